@@ -1,0 +1,1 @@
+//! hoist: OCI image tool (see issue: pull, store, unpack, bundle).

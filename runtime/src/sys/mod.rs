@@ -1,0 +1,1 @@
+//! Thin wrappers around raw syscalls, so the logic above them stays testable.
