@@ -44,3 +44,15 @@ impl Cgroup {
         unimplemented!()
     }
 }
+
+impl Cgroup {
+    /// True when the cgroup is frozen (paused).
+    pub fn is_frozen(&self) -> bool {
+        false
+    }
+
+    /// Thaws a frozen cgroup.
+    pub fn thaw(&self) -> Result<(), CgroupError> {
+        unimplemented!()
+    }
+}

@@ -27,3 +27,9 @@ pub fn switch_user(_process: &Process) -> Result<(), ProcessError> {
 pub fn find_executable(_process: &Process) -> Result<PathBuf, ProcessError> {
     unimplemented!()
 }
+
+/// Checks `process` before anything is forked (values the kernel would
+/// refuse, LSMs asked for but absent).
+pub fn check(_process: &Process) -> Result<(), ProcessError> {
+    unimplemented!()
+}
