@@ -86,6 +86,8 @@ enum Command {
         #[arg(long)]
         rootless: bool,
     },
+    /// Run a new process inside a running container.
+    Exec(Box<ExecArgs>),
     /// Create and start a container, wait for it, exit with its status.
     Run {
         #[command(flatten)]
@@ -97,6 +99,85 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+}
+
+#[derive(Debug, Args)]
+struct ExecArgs {
+    /// Container id.
+    id: String,
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+    /// A process.json to run instead of the command.
+    #[arg(short, long)]
+    process: Option<PathBuf>,
+    /// Allocate a pty (needs --console-socket).
+    #[arg(short, long)]
+    tty: bool,
+    /// Unix socket to send the pty master to.
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// Return once the process has started.
+    #[arg(short, long)]
+    detach: bool,
+    /// File to write the process's pid to.
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// Environment variable NAME=value (repeatable).
+    #[arg(short, long)]
+    env: Vec<String>,
+    /// Working directory in the container.
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+    /// uid[:gid] to run as.
+    #[arg(short, long)]
+    user: Option<String>,
+    /// Additional gid (repeatable).
+    #[arg(short = 'g', long = "additional-gids")]
+    additional_gids: Vec<u32>,
+    /// Add a capability (repeatable).
+    #[arg(short, long)]
+    cap: Vec<String>,
+    /// Set no_new_privs.
+    #[arg(long = "no-new-privs")]
+    no_new_privs: bool,
+    /// AppArmor profile.
+    #[arg(long)]
+    apparmor: Option<String>,
+    /// SELinux label.
+    #[arg(long = "process-label")]
+    process_label: Option<String>,
+    /// Pass fds 3..3+N to the process.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    preserve_fds: i32,
+    /// Sub-cgroup to run in (not built yet).
+    #[arg(long)]
+    cgroup: Option<String>,
+}
+
+impl ExecArgs {
+    fn options(&self) -> container::ExecOptions {
+        container::ExecOptions {
+            id: self.id.clone(),
+            flags: container::ExecFlags {
+                process_file: self.process.clone(),
+                args: self.command.clone(),
+                tty: self.tty,
+                env: self.env.clone(),
+                cwd: self.cwd.clone(),
+                user: self.user.clone(),
+                additional_gids: self.additional_gids.clone(),
+                caps: self.cap.clone(),
+                no_new_privs: self.no_new_privs,
+                apparmor: self.apparmor.clone(),
+                process_label: self.process_label.clone(),
+            },
+            console_socket: self.console_socket.clone(),
+            detach: self.detach,
+            pid_file: self.pid_file.clone(),
+            preserve_fds: self.preserve_fds.max(0),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +291,13 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
             }
             std::fs::write(&path, crate::spec::default_spec_json())
                 .map_err(|x| format!("{}: {x}", path.display()))?;
+        }
+        Command::Exec(a) => {
+            if let Some(cg) = &a.cgroup {
+                return Err(format!("exec --cgroup {cg}: sub-cgroups are not built yet"));
+            }
+            crate::exe_guard::ensure_sealed()?;
+            return container::exec(root, &a.options()).map_err(e);
         }
         Command::Run {
             create,

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod console;
 pub mod container;
 pub mod exe_guard;
+pub mod exec;
 pub mod hooks;
 pub mod init;
 pub mod launch;

@@ -169,21 +169,25 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
     };
     let hooks = state.spec.hooks().clone();
     let hook_base = state.clone();
-    let pid = crate::launch::launch(ctx, Some(&cgroup), |pid| {
-        let mut st = hook_base.clone();
-        st.pid = pid;
-        let json = oci_state_json(&st, Status::Creating).to_string();
-        let h = hooks.as_ref();
-        crate::hooks::run_all("prestart", h.and_then(|h| h.prestart().as_ref()), &json)
+    let pid = crate::launch::launch(
+        crate::launch::Child::Init(Box::new(ctx)),
+        Some(&cgroup),
+        |pid| {
+            let mut st = hook_base.clone();
+            st.pid = pid;
+            let json = oci_state_json(&st, Status::Creating).to_string();
+            let h = hooks.as_ref();
+            crate::hooks::run_all("prestart", h.and_then(|h| h.prestart().as_ref()), &json)
+                .map_err(|e| e.to_string())?;
+            crate::hooks::run_all(
+                "createRuntime",
+                h.and_then(|h| h.create_runtime().as_ref()),
+                &json,
+            )
             .map_err(|e| e.to_string())?;
-        crate::hooks::run_all(
-            "createRuntime",
-            h.and_then(|h| h.create_runtime().as_ref()),
-            &json,
-        )
-        .map_err(|e| e.to_string())?;
-        Ok(json)
-    })
+            Ok(json)
+        },
+    )
     .map_err(|e| {
         cleanup.pid = e.init_pid;
         Error::Other(e.msg)
@@ -216,7 +220,7 @@ fn make_exec_fifo(dir: &Path) -> Result<OwnedFd, Error> {
 }
 
 /// Writes the pid file atomically, as managers poll for it.
-fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
+pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
     let tmp = path.with_extension("berth-tmp");
     std::fs::write(&tmp, pid.to_string())
         .and_then(|_| std::fs::rename(&tmp, path))

@@ -6,6 +6,8 @@
 
 mod create;
 mod delete;
+mod exec;
+mod exec_process;
 mod id;
 mod kill;
 mod list;
@@ -18,6 +20,8 @@ mod status;
 
 pub use create::{create, CreateOptions};
 pub use delete::delete;
+pub use exec::{exec, ExecOptions};
+pub use exec_process::ExecFlags;
 pub use id::check_id;
 pub use kill::kill;
 pub use list::{list, ListFormat};

@@ -32,19 +32,7 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
             }
         };
     }
-    // Block the signals before the container exists, so none is missed (a
-    // fast /bin/true may exit before we would otherwise be listening).
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGCHLD);
-    for s in FORWARDED {
-        set.add(s);
-    }
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
-        .map_err(|e| Error::Other(format!("block signals: {e}")))?;
-    // Init's parent (stage 1) exits at once; as subreaper we inherit init
-    // and can wait for it.
-    nix::sys::prctl::set_child_subreaper(true)
-        .map_err(|e| Error::Other(format!("become subreaper: {e}")))?;
+    let set = prepare_to_wait()?;
 
     let state = create(root, opts)?;
     if let Err(e) = start(root, &opts.id) {
@@ -58,9 +46,26 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
     Ok(code)
 }
 
-/// Waits for init, forwarding signals; returns its exit code (128+N when
+/// Blocks the signals `run`/`exec` handle and makes berth a subreaper.
+/// Done before the container process exists, so no exit or signal is
+/// missed (a fast /bin/true may exit before berth would otherwise listen);
+/// stage 1 exits at once, and as subreaper berth inherits its child.
+pub(super) fn prepare_to_wait() -> Result<SigSet, Error> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    for s in FORWARDED {
+        set.add(s);
+    }
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
+        .map_err(|e| Error::Other(format!("block signals: {e}")))?;
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| Error::Other(format!("become subreaper: {e}")))?;
+    Ok(set)
+}
+
+/// Waits for the process, forwarding signals; returns its exit code (128+N when
 /// killed by signal N).
-fn wait_forwarding(init: i32, set: &SigSet) -> Result<i32, Error> {
+pub(super) fn wait_forwarding(init: i32, set: &SigSet) -> Result<i32, Error> {
     loop {
         // Reap whatever has exited first: the SIGCHLD may already be pending
         // or merged with another.

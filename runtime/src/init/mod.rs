@@ -5,7 +5,7 @@
 //! It is a forked copy of berth (no re-exec), so it shares berth's parsed
 //! config; everything it does is in the order runtime-spec's lifecycle asks.
 
-mod exec;
+pub mod exec;
 
 use crate::launch::sync::{Channel, Msg};
 use crate::rootfs::{self, RootfsContext};

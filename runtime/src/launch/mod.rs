@@ -6,12 +6,52 @@ pub mod namespaces;
 pub mod sync;
 
 use crate::cgroups::Cgroup;
+use crate::exec::ExecContext;
 use crate::init::InitContext;
 use namespaces::Plan;
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_spec::runtime::{LinuxIdMapping, Spec};
 use std::os::fd::{AsRawFd, OwnedFd};
 use sync::{Channel, Msg};
+
+/// What the process forked into the namespaces becomes.
+pub enum Child {
+    /// A new container's init.
+    Init(Box<InitContext>),
+    /// A process joining a live container (`berth exec`); the pid is the
+    /// container's init, whose namespaces it joins.
+    Exec(Box<ExecContext>, i32),
+}
+
+impl Child {
+    fn spec(&self) -> &Spec {
+        match self {
+            Child::Init(c) => &c.spec,
+            Child::Exec(c, _) => &c.spec,
+        }
+    }
+
+    fn fds_to_keep(&self) -> Vec<i32> {
+        match self {
+            Child::Init(c) => c.fds_to_keep(),
+            Child::Exec(c, _) => c.fds_to_keep(),
+        }
+    }
+
+    fn plan(&self) -> Plan {
+        match self {
+            Child::Init(c) => namespaces::plan(&c.spec),
+            Child::Exec(c, pid) => namespaces::plan_join(&c.spec, *pid),
+        }
+    }
+
+    fn run(self, ch: Channel) -> ! {
+        match self {
+            Child::Init(c) => crate::init::run(ch, *c),
+            Child::Exec(c, _) => crate::exec::run(ch, *c),
+        }
+    }
+}
 
 /// Why the launch failed; `init_pid` is set when init existed (it has been
 /// sent SIGKILL).
@@ -27,12 +67,12 @@ pub struct LaunchError {
 /// prestart and createRuntime hooks given init's pid, and returns the state
 /// JSON init uses for its own hooks.
 pub fn launch(
-    ctx: InitContext,
+    ctx: Child,
     cgroup: Option<&Cgroup>,
     mut run_hooks: impl FnMut(i32) -> Result<String, String>,
 ) -> Result<i32, LaunchError> {
-    let plan = namespaces::plan(&ctx.spec);
-    let maps = IdMaps::of(&ctx.spec);
+    let plan = ctx.plan();
+    let maps = IdMaps::of(ctx.spec());
     let fail = |msg: String| LaunchError {
         msg,
         init_pid: None,
@@ -167,7 +207,7 @@ fn write_map(pid: i32, file: &str, maps: &[LinuxIdMapping]) -> Result<(), String
 }
 
 /// Stage 1: joins and creates namespaces, forks init, reports its pid, exits.
-fn stage1(ch: Channel, ctx: InitContext, plan: Plan) -> ! {
+fn stage1(ch: Channel, ctx: Child, plan: Plan) -> ! {
     let r = stage1_inner(&ch, ctx, &plan);
     if let Err(e) = r {
         let _ = ch.send(&Msg::Error(e));
@@ -178,7 +218,7 @@ fn stage1(ch: Channel, ctx: InitContext, plan: Plan) -> ! {
     unsafe { libc::_exit(0) }
 }
 
-fn stage1_inner(ch: &Channel, ctx: InitContext, plan: &Plan) -> Result<(), String> {
+fn stage1_inner(ch: &Channel, ctx: Child, plan: &Plan) -> Result<(), String> {
     let mut keep = ctx.fds_to_keep();
     keep.push(ch.raw_fd());
     crate::sys::fd::close_all_except(&keep).map_err(|e| format!("close descriptors: {e}"))?;
@@ -225,11 +265,11 @@ fn stage1_inner(ch: &Channel, ctx: InitContext, plan: &Plan) -> Result<(), Strin
         unshare(plan.new_flags).map_err(|e| format!("create namespaces: {e}"))?;
     }
     if plan.new_flags & namespaces::CLONE_NEWTIME != 0 {
-        write_time_offsets(&ctx.spec)?;
+        write_time_offsets(ctx.spec())?;
     }
     // SAFETY: single-threaded; the child runs init, which execs or _exits.
     match unsafe { fork() }.map_err(|e| format!("fork init: {e}"))? {
-        ForkResult::Child => crate::init::run(ch.try_clone_for_init(), ctx),
+        ForkResult::Child => ctx.run(ch.try_clone_for_init()),
         ForkResult::Parent { child } => {
             ch.send(&Msg::InitPid(child.as_raw()))
                 .map_err(|e| format!("sync with berth: {e}"))?;

@@ -56,6 +56,39 @@ pub fn plan(spec: &Spec) -> Plan {
     p
 }
 
+/// The plan of `berth exec`: join every namespace the container has,
+/// through its init's /proc/<pid>/ns links.
+pub fn plan_join(spec: &Spec, init_pid: i32) -> Plan {
+    let mut p = Plan::default();
+    let list: &[LinuxNamespace] = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or(&[]);
+    for ns in list {
+        let name = match ns.typ() {
+            LinuxNamespaceType::Pid => "pid",
+            LinuxNamespaceType::Network => "net",
+            LinuxNamespaceType::Mount => "mnt",
+            LinuxNamespaceType::Ipc => "ipc",
+            LinuxNamespaceType::Uts => "uts",
+            LinuxNamespaceType::User => "user",
+            LinuxNamespaceType::Cgroup => "cgroup",
+            LinuxNamespaceType::Time => "time",
+        };
+        p.join.push((
+            ns.typ(),
+            PathBuf::from(format!("/proc/{init_pid}/ns/{name}")),
+        ));
+    }
+    p.join.sort_by_key(|(t, _)| match t {
+        LinuxNamespaceType::User => 0,
+        LinuxNamespaceType::Mount => 2,
+        _ => 1,
+    });
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
