@@ -184,8 +184,19 @@ fn install_seccomp(ctx: &InitContext, state: &str) -> Result<(), String> {
     let notify = filter.install().map_err(|e| e.to_string())?;
     if let (Some(fd), Some(listener)) = (notify, ctx.seccomp_listener.as_ref()) {
         use std::os::fd::AsFd;
-        crate::seccomp::send_to_listener(listener, fd.as_fd(), state.as_bytes())
+        let pid = serde_json::from_str::<serde_json::Value>(state)
+            .ok()
+            .and_then(|v| v["pid"].as_i64())
+            .unwrap_or(0) as i32;
+        let metadata = ctx
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+            .and_then(|s| s.listener_metadata().clone());
+        let msg = crate::seccomp::process_state_json(pid, metadata.as_deref(), state.as_bytes())
             .map_err(|e| e.to_string())?;
+        crate::seccomp::send_to_listener(listener, fd.as_fd(), &msg).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

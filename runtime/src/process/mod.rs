@@ -107,9 +107,3 @@ pub fn find_executable(process: &Process) -> Result<PathBuf, ProcessError> {
     let path = process.env().as_deref().and_then(exec_path::path_from_env);
     exec_path::resolve(name, path)
 }
-
-/// Checks `process` before anything is forked (values the kernel would
-/// refuse, LSMs asked for but absent).
-pub fn check(_process: &Process) -> Result<(), ProcessError> {
-    unimplemented!()
-}

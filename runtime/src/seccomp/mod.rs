@@ -78,13 +78,3 @@ impl Filter {
         &self.program
     }
 }
-
-/// Sends the notify descriptor and the container-process state to the
-/// `listenerPath` agent (runtime-spec "containerProcessState").
-pub fn send_to_listener(
-    _sock: &std::os::unix::net::UnixStream,
-    _notify_fd: std::os::fd::BorrowedFd,
-    _state_json: &[u8],
-) -> Result<(), SeccompError> {
-    unimplemented!()
-}
