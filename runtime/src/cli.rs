@@ -86,6 +86,8 @@ enum Command {
         #[arg(long)]
         rootless: bool,
     },
+    /// Print the runtime-spec features berth supports (JSON).
+    Features,
     /// Run a new process inside a running container.
     Exec(Box<ExecArgs>),
     /// Create and start a container, wait for it, exit with its status.
@@ -291,6 +293,10 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
             }
             std::fs::write(&path, crate::spec::default_spec_json())
                 .map_err(|x| format!("{}: {x}", path.display()))?;
+        }
+        Command::Features => {
+            let f = crate::features::features();
+            println!("{}", serde_json::to_string_pretty(&f).map_err(|x| x.to_string())?);
         }
         Command::Exec(a) => {
             if let Some(cg) = &a.cgroup {

@@ -13,6 +13,7 @@ pub mod console;
 pub mod container;
 pub mod exe_guard;
 pub mod exec;
+pub mod features;
 pub mod hooks;
 pub mod init;
 pub mod launch;
