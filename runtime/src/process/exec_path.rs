@@ -12,17 +12,13 @@ pub(super) fn path_from_env(env: &[String]) -> Option<&str> {
     env.iter().find_map(|e| e.strip_prefix("PATH="))
 }
 
+/// The kernel's text for `e` in lower case, as Go's exec prints it.
 fn errno_text(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => {
-            let mut s = nix::errno::Errno::from_raw(n).desc().to_string();
-            if let Some(first) = s.get(..1) {
-                s.replace_range(..1, &first.to_lowercase());
-            }
-            s
-        }
-        None => e.to_string(),
+    let mut s = super::describe(e);
+    if let Some(first) = s.get(..1) {
+        s.replace_range(..1, &first.to_lowercase());
     }
+    s
 }
 
 /// Why `path` cannot be executed, or `None` when it can (a regular file

@@ -51,11 +51,12 @@ pub(super) fn apply_apparmor(profile: &str) -> Result<(), ProcessError> {
     // The per-LSM file exists since Linux 5.8; older kernels only have the
     // shared one.
     let mut path = "/proc/thread-self/attr/apparmor/exec";
-    let mut r = procfs::write(path, data.as_bytes());
-    if matches!(&r, Err(e) if e.raw_os_error() == Some(libc::ENOENT)) {
+    let mut fd = procfs::open(path);
+    if matches!(&fd, Err(e) if e.raw_os_error() == Some(libc::ENOENT)) {
         path = "/proc/thread-self/attr/exec";
-        r = procfs::write(path, data.as_bytes());
+        fd = procfs::open(path);
     }
+    let r = fd.and_then(|fd| procfs::write_fd(&fd, path, data.as_bytes()));
     r.map_err(|e| {
         if apparmor_enabled() == Some(false) {
             apparmor_absent(profile)

@@ -2,12 +2,13 @@
 //! procfs (a bind mount or symlink planted over /proc by the image).
 //! Stand-in until `sys::procfs` is merged.
 
+use rustix::fs::{Mode, OFlags};
 use std::io;
+use std::os::fd::OwnedFd;
 
-/// Writes `data` with one write(2) (LSM attr files need that) to `path`,
-/// which must be a file on procfs.
-pub(super) fn write(path: &str, data: &[u8]) -> io::Result<()> {
-    use rustix::fs::{Mode, OFlags};
+/// Opens `path` for writing, refusing a symlink as the last component and
+/// any file that is not on procfs.
+pub(super) fn open(path: &str) -> io::Result<OwnedFd> {
     let fd = rustix::fs::open(
         path,
         OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
@@ -17,7 +18,13 @@ pub(super) fn write(path: &str, data: &[u8]) -> io::Result<()> {
     if fs.f_type as i64 != libc::PROC_SUPER_MAGIC {
         return Err(io::Error::other(format!("{path} is not on procfs")));
     }
-    let n = rustix::io::write(&fd, data)?;
+    Ok(fd)
+}
+
+/// Writes `data` to `fd` (opened from `path`) with one write(2): LSM attr
+/// files take a value only whole.
+pub(super) fn write_fd(fd: &OwnedFd, path: &str, data: &[u8]) -> io::Result<()> {
+    let n = rustix::io::write(fd, data)?;
     if n != data.len() {
         return Err(io::Error::other(format!(
             "short write to {path}: {n} of {} bytes",
@@ -25,6 +32,11 @@ pub(super) fn write(path: &str, data: &[u8]) -> io::Result<()> {
         )));
     }
     Ok(())
+}
+
+/// [`open`] then [`write_fd`].
+pub(super) fn write(path: &str, data: &[u8]) -> io::Result<()> {
+    write_fd(&open(path)?, path, data)
 }
 
 #[cfg(test)]

@@ -160,6 +160,31 @@ pub fn get(pid: libc::pid_t) -> io::Result<SchedAttr> {
     Ok(a)
 }
 
+/// Spec flag names that oci-spec 0.10 spells differently (its serde names
+/// come from the Rust variant names).
+const FLAG_RENAMES: &[(&str, &str)] = &[
+    ("SCHED_FLAG_RESET_ON_FORK", "SCHED_RESET_ON_FORK"),
+    ("SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_D_L_OVERRUN"),
+];
+
+/// Rewrites the spec's names in `process.scheduler.flags` of a raw
+/// `process` JSON object into the ones oci-spec 0.10 parses, so a
+/// config.json written to runtime-spec v1.3.0 loads. Call it on the
+/// `process` value before deserializing.
+pub fn normalize_flag_names(process: &mut serde_json::Value) {
+    let Some(flags) = process
+        .pointer_mut("/scheduler/flags")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        return;
+    };
+    for flag in flags {
+        if let Some((_, ours)) = FLAG_RENAMES.iter().find(|(spec, _)| flag == *spec) {
+            *flag = serde_json::Value::from(*ours);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +273,20 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("runtime 0 is below 1024"));
+    }
+
+    #[test]
+    fn spec_flag_names_load_after_normalizing() {
+        let mut v = serde_json::json!({
+            "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["sh"],
+            "scheduler": {"policy": "SCHED_DEADLINE", "runtime": 2048, "deadline": 4096,
+                "flags": ["SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_DL_OVERRUN", "SCHED_FLAG_RECLAIM"]}
+        });
+        assert!(serde_json::from_value::<oci_spec::runtime::Process>(v.clone()).is_err());
+        normalize_flag_names(&mut v);
+        let p: oci_spec::runtime::Process = serde_json::from_value(v).unwrap();
+        let a = attr(p.scheduler().as_ref().unwrap()).unwrap();
+        assert_eq!(a.sched_flags, 0x01 | 0x04 | 0x02);
     }
 
     #[test]

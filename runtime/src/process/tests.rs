@@ -6,8 +6,9 @@
 use super::*;
 use oci_spec::runtime::{
     Capabilities, Capability, IOPriorityClass, LinuxCapabilitiesBuilder, LinuxIOPriorityBuilder,
-    LinuxPersonality, LinuxPersonalityBuilder, LinuxPersonalityDomain, LinuxSchedulerPolicy,
-    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, SchedulerBuilder, UserBuilder,
+    LinuxPersonality, LinuxPersonalityBuilder, LinuxPersonalityDomain, LinuxSchedulerFlag,
+    LinuxSchedulerPolicy, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, SchedulerBuilder,
+    UserBuilder,
 };
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
@@ -95,6 +96,12 @@ fn child_observe() {
     let s = scheduler::get(pid).expect("sched_getattr");
     println!("OBS sched={}", s.sched_policy);
     println!("OBS nice={}", s.sched_nice);
+    println!("OBS sched_priority={}", s.sched_priority);
+    println!("OBS sched_flags={:#x}", s.sched_flags);
+    println!(
+        "OBS deadline={}/{}/{}",
+        s.sched_runtime, s.sched_deadline, s.sched_period
+    );
     println!("OBS ioprio={}", iopriority::get(pid).expect("ioprio_get"));
     println!("OBS personality={:#x}", personality::get() & 0xff);
     let oom = std::fs::read_to_string("/proc/self/oom_score_adj").expect("oom_score_adj");
@@ -341,6 +348,51 @@ fn idle_scheduler_and_idle_io_class_apply() {
     assert!(r.ok && r.err.is_none(), "{r:?}");
     assert_eq!(r.get("sched"), "5");
     assert_eq!(r.get("ioprio"), (3 << 13).to_string());
+}
+
+#[test]
+fn fifo_scheduler_with_priority_applies() {
+    let process = ProcessBuilder::default()
+        .user(user(0, 0, vec![], None))
+        .scheduler(
+            SchedulerBuilder::default()
+                .policy(LinuxSchedulerPolicy::SchedFifo)
+                .priority(1)
+                // Threads the observer spawns stay normal.
+                .flags(vec![LinuxSchedulerFlag::SchedResetOnFork])
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let r = run_child(&process, None, &[]);
+    assert!(r.ok && r.err.is_none(), "{r:?}");
+    assert_eq!(r.get("sched"), "1");
+    assert_eq!(r.get("sched_priority"), "1");
+    assert_eq!(r.get("sched_flags"), "0x1");
+}
+
+#[test]
+fn deadline_scheduler_applies_runtime_deadline_and_period() {
+    let process = ProcessBuilder::default()
+        .user(user(0, 0, vec![], None))
+        .scheduler(
+            SchedulerBuilder::default()
+                .policy(LinuxSchedulerPolicy::SchedDeadline)
+                .runtime(10_000_000u64)
+                .deadline(30_000_000u64)
+                .period(100_000_000u64)
+                // A SCHED_DEADLINE task may only fork with this flag.
+                .flags(vec![LinuxSchedulerFlag::SchedResetOnFork])
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let r = run_child(&process, None, &[]);
+    assert!(r.ok && r.err.is_none(), "{r:?}");
+    assert_eq!(r.get("sched"), "6");
+    assert_eq!(r.get("deadline"), "10000000/30000000/100000000");
 }
 
 #[test]
