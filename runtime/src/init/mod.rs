@@ -137,6 +137,9 @@ fn setup<'a>(ch: &Channel, ctx: &'a InitContext) -> Result<Ready<'a>, String> {
         crate::console::setup(sock, size)?;
     }
     crate::process::apply_privileged(process).map_err(|e| e.to_string())?;
+    if let Some(p) = spec.linux().as_ref().and_then(|l| l.personality().as_ref()) {
+        crate::process::personality::apply(p).map_err(|e| e.to_string())?;
+    }
     let exec = exec::Prepared::new(process, ctx.preserve_fds)?;
 
     ch.send(&Msg::Ready)
