@@ -1,1 +1,5 @@
 //! Thin wrappers around raw syscalls, so the logic above them stays testable.
+
+pub mod mountapi;
+pub mod procfs;
+pub mod resolve;
