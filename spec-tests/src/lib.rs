@@ -511,6 +511,13 @@ impl Runtime {
         }
     }
 
+    /// `start ID`, then waits until `count` checker sleepers wrote their
+    /// `{"ready":true}` line (signal handlers installed) to the bundle's stdout.
+    pub fn start_ready(&self, id: &str, bundle: &Bundle, count: usize) {
+        self.exec(&["start", id]).ok();
+        wait_for_lines(&bundle.stdout_path(), "{\"ready\":true}", count);
+    }
+
     /// `state ID` parsed, or `None` when the runtime says it does not exist.
     pub fn state(&self, id: &str) -> Option<Value> {
         let out = self.exec(&["state", id]);
@@ -553,6 +560,20 @@ impl Drop for Runtime {
                 .stderr(Stdio::null())
                 .status();
         }
+    }
+}
+
+/// Polls `path` until it holds `count` lines equal to `line`; panics after a
+/// minute (a hang, not a timing assertion).
+pub fn wait_for_lines(path: &Path, line: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = read_text(path);
+        if text.lines().filter(|l| *l == line).count() >= count {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{} never had {count} x {line}: {text:?}", path.display());
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -97,7 +97,7 @@ fn kill_delivers_sigterm_by_default_and_the_container_stops() {
     let b = Bundle::checker(&["sleep"]);
     let id = unique_id("term");
     rt.create(&id, &b, &[]).ok();
-    rt.exec(&["start", &id]).ok();
+    rt.start_ready(&id, &b, 1);
     rt.exec(&["kill", &id]).ok();
     rt.wait_stopped(&id);
     assert_eq!(rt.status(&id).as_deref(), Some("stopped"));

@@ -8,8 +8,8 @@
 //! - `write PATH [TEXT]`, `read PATH`, `stat PATH`, `ls PATH`: file probes;
 //!   exit 0 when the operation worked, 1 when it failed.
 //! - `exit N`: exit with status N, printing nothing.
-//! - `sleep`: install handlers for every catchable signal, print nothing and
-//!   wait; on a signal print `{"signal":N}` and exit 128+N.
+//! - `sleep`: install handlers for every catchable signal, print
+//!   `{"ready":true}` and wait; on a signal print `{"signal":N}` and exit 128+N.
 //! - `open-exe [PID...]`: try to open `/proc/self/exe` and `/proc/PID/exe`
 //!   for writing, directly and through an `O_PATH` descriptor
 //!   (CVE-2019-5736).
@@ -177,6 +177,7 @@ fn sleep_until_signal() -> i32 {
             libc::signal(sig, on_signal as *const () as libc::sighandler_t);
         }
     }
+    print(json!({ "ready": true }));
     loop {
         // SAFETY: pause has no preconditions; it returns when a handler ran.
         unsafe {
