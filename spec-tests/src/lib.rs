@@ -202,10 +202,13 @@ const APPLETS: &[&str] = &[
 /// Fills `rootfs` with what the tests need: `/checker`, `/bin/busybox` and
 /// applet links, `/etc/passwd` and `/etc/group`, and empty mount points.
 pub fn populate_rootfs(rootfs: &Path) {
-    for d in ["bin", "proc", "dev", "sys", "tmp", "etc", "root", "run", "mnt"] {
+    for d in [
+        "bin", "proc", "dev", "sys", "tmp", "etc", "root", "run", "mnt",
+    ] {
         fs::create_dir_all(rootfs.join(d)).expect("mkdir in rootfs");
     }
-    fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777)).expect("chmod /tmp");
+    fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777))
+        .expect("chmod /tmp");
     // Copies, never hard links: a container that can write its rootfs must not
     // reach the host's binaries.
     fs::copy(checker_bin(), rootfs.join("checker")).expect("copy checker");
@@ -401,7 +404,10 @@ impl Out {
 
     /// Non-empty stderr lines.
     pub fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr.lines().filter(|l| !l.trim().is_empty()).collect()
+        self.stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
     }
 }
 
@@ -445,7 +451,10 @@ impl Runtime {
 
     /// Remembers `id` so Drop deletes it.
     pub fn track(&self, id: &str) {
-        self.ids.lock().unwrap_or_else(|e| e.into_inner()).push(id.to_string());
+        self.ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id.to_string());
     }
 
     /// A command for the runtime with `--root` set.
@@ -473,7 +482,11 @@ impl Runtime {
         bundle.write_config();
         self.track(id);
         let mut c = self.command();
-        c.arg("run").arg("--bundle").arg(bundle.path()).args(extra).arg(id);
+        c.arg("run")
+            .arg("--bundle")
+            .arg(bundle.path())
+            .args(extra)
+            .arg(id);
         capture(c)
     }
 
@@ -491,7 +504,11 @@ impl Runtime {
         bundle.write_config();
         self.track(id);
         let mut c = self.command();
-        c.arg("create").arg("--bundle").arg(bundle.path()).args(extra).arg(id);
+        c.arg("create")
+            .arg("--bundle")
+            .arg(bundle.path())
+            .args(extra)
+            .arg(id);
         self.to_files(c, bundle)
     }
 
@@ -572,7 +589,11 @@ pub fn wait_for_lines(path: &Path, line: &str, count: usize) {
         if text.lines().filter(|l| *l == line).count() >= count {
             return;
         }
-        assert!(Instant::now() < deadline, "{} never had {count} x {line}: {text:?}", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never had {count} x {line}: {text:?}",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -632,11 +653,10 @@ pub mod report {
 
     /// The value of environment variable `name` in the report's env.
     pub fn env<'a>(r: &'a Value, name: &str) -> Option<&'a str> {
-        r["env"].as_array()?.iter().find_map(|e| {
-            e.as_str()?
-                .strip_prefix(name)?
-                .strip_prefix('=')
-        })
+        r["env"]
+            .as_array()?
+            .iter()
+            .find_map(|e| e.as_str()?.strip_prefix(name)?.strip_prefix('='))
     }
 
     /// The device entry at `path`, if present.
@@ -655,7 +675,11 @@ pub mod report {
     /// A JSON array of strings as a Vec.
     pub fn strings(v: &Value) -> Vec<String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -675,8 +699,14 @@ pub fn snapshot(dir: &Path) -> Vec<String> {
         let Ok(rd) = fs::read_dir(dir) else { return };
         for e in rd.filter_map(Result::ok) {
             let p = e.path();
-            let rel = p.strip_prefix(base).unwrap_or(&p).to_string_lossy().into_owned();
-            let Ok(m) = fs::symlink_metadata(&p) else { continue };
+            let rel = p
+                .strip_prefix(base)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .into_owned();
+            let Ok(m) = fs::symlink_metadata(&p) else {
+                continue;
+            };
             if m.is_dir() {
                 out.push(format!("{rel}/"));
                 walk(base, &p, out);

@@ -21,7 +21,10 @@ fn assert_refused(rt: &Runtime, id: &str, b: &Bundle, needle: &str, write_config
     assert_eq!(out.code, Some(1), "{out}");
     let lines = out.stderr_lines();
     assert_eq!(lines.len(), 1, "want exactly one stderr line\n{out}");
-    assert!(lines[0].contains(needle), "stderr does not name {needle:?}\n{out}");
+    assert!(
+        lines[0].contains(needle),
+        "stderr does not name {needle:?}\n{out}"
+    );
     assert_nothing_left(rt, id, b);
     out
 }
@@ -35,10 +38,22 @@ fn assert_nothing_left(rt: &Runtime, id: &str, b: &Bundle) {
         .unwrap_or_default();
     assert!(left.is_empty(), "--root not empty: {left:?}");
     let bundle = b.path().to_string_lossy().into_owned();
-    assert_eq!(host_mounts_mentioning(&bundle), Vec::<String>::new(), "host mounts left");
+    assert_eq!(
+        host_mounts_mentioning(&bundle),
+        Vec::<String>::new(),
+        "host mounts left"
+    );
     if !id.is_empty() {
-        assert_eq!(processes_mentioning(id), Vec::<u32>::new(), "processes left");
-        assert!(cgroups_mentioning(id).is_empty(), "cgroups left: {:?}", cgroups_mentioning(id));
+        assert_eq!(
+            processes_mentioning(id),
+            Vec::<u32>::new(),
+            "processes left"
+        );
+        assert!(
+            cgroups_mentioning(id).is_empty(),
+            "cgroups left: {:?}",
+            cgroups_mentioning(id)
+        );
     }
 }
 
@@ -46,7 +61,11 @@ fn assert_nothing_left(rt: &Runtime, id: &str, b: &Bundle) {
 fn malformed_json_is_refused() {
     let rt = Runtime::new();
     let b = Bundle::checker(&[]);
-    std::fs::write(b.path().join("config.json"), "{\"ociVersion\": \"1.0.2\", \"process\": {").expect("write");
+    std::fs::write(
+        b.path().join("config.json"),
+        "{\"ociVersion\": \"1.0.2\", \"process\": {",
+    )
+    .expect("write");
     assert_refused(&rt, &unique_id("badjson"), &b, "config.json", false);
 }
 
@@ -70,7 +89,10 @@ fn missing_rootfs_is_refused() {
 fn unknown_namespace_type_is_refused() {
     let rt = Runtime::new();
     let mut b = Bundle::checker(&[]);
-    b.config["linux"]["namespaces"].as_array_mut().expect("ns").push(json!({"type": "pidd"}));
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("ns")
+        .push(json!({"type": "pidd"}));
     assert_refused(&rt, &unique_id("badns"), &b, "pidd", true);
 }
 
@@ -95,7 +117,9 @@ fn bind_mount_with_a_missing_source_is_refused() {
     let rt = Runtime::new();
     let mut b = Bundle::checker(&[]);
     let missing = b.path().join("no-such-source");
-    b.add_mount(json!({"destination": "/data", "type": "bind", "source": missing, "options": ["bind"]}));
+    b.add_mount(
+        json!({"destination": "/data", "type": "bind", "source": missing, "options": ["bind"]}),
+    );
     assert_refused(&rt, &unique_id("nosrc"), &b, "no-such-source", true);
 }
 
@@ -120,7 +144,10 @@ fn id_dot_dot_is_refused() {
     let b = Bundle::checker(&[]);
     assert_refused(&rt, "..", &b, "..", true);
     let parent = rt.root().parent().expect("root has a parent");
-    assert!(!parent.join("state.json").exists(), "state written above --root");
+    assert!(
+        !parent.join("state.json").exists(),
+        "state written above --root"
+    );
 }
 
 #[test]
@@ -157,6 +184,9 @@ fn kill_with_an_unknown_signal_is_refused_and_the_container_keeps_running() {
     assert_eq!(out.code, Some(1), "{out}");
     let lines = out.stderr_lines();
     assert_eq!(lines.len(), 1, "{out}");
-    assert!(lines[0].contains("SIGFOO") || lines[0].contains("FOO"), "{out}");
+    assert!(
+        lines[0].contains("SIGFOO") || lines[0].contains("FOO"),
+        "{out}"
+    );
     assert_eq!(rt.status(&id).as_deref(), Some("running"));
 }

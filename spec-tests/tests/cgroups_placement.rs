@@ -12,7 +12,10 @@ fn cgroup_of(pid: &str, controller: &str) -> Option<String> {
         .find_map(|l| {
             let mut parts = l.splitn(3, ':');
             let (_, ctrls, path) = (parts.next()?, parts.next()?, parts.next()?);
-            ctrls.split(',').any(|c| c == controller).then(|| path.to_string())
+            ctrls
+                .split(',')
+                .any(|c| c == controller)
+                .then(|| path.to_string())
         })
 }
 
@@ -26,7 +29,10 @@ fn create_in(rt: &Runtime, b: &mut Bundle, path: &str) -> (String, String) {
 
 /// Removes an (empty) parent cgroup the test created, in every controller.
 fn remove_parent(name: &str) {
-    for ctrl in ["pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd", "unified"] {
+    for ctrl in [
+        "pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd",
+        "unified",
+    ] {
         let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(ctrl).join(name));
     }
 }
@@ -39,10 +45,20 @@ fn absolute_cgroups_path_is_used_in_every_controller() {
     let path = format!("/{parent}/c1");
     let (id, pid) = create_in(&rt, &mut b, &path);
     for ctrl in ["pids", "memory", "cpu", "devices", "freezer"] {
-        assert_eq!(cgroup_of(&pid, ctrl).as_deref(), Some(path.as_str()), "{ctrl}");
+        assert_eq!(
+            cgroup_of(&pid, ctrl).as_deref(),
+            Some(path.as_str()),
+            "{ctrl}"
+        );
     }
     rt.exec(&["delete", "--force", &id]).ok();
-    assert!(!Path::new("/sys/fs/cgroup/pids").join(&parent).join("c1").exists(), "cgroup left");
+    assert!(
+        !Path::new("/sys/fs/cgroup/pids")
+            .join(&parent)
+            .join("c1")
+            .exists(),
+        "cgroup left"
+    );
     remove_parent(&parent);
 }
 
@@ -62,7 +78,10 @@ fn relative_cgroups_path_nests_below_the_callers_cgroup() {
     rt.exec(&["delete", "--force", &id]).ok();
     for ctrl in ["memory", "pids"] {
         let own = cgroup_of(&me, ctrl).expect("own cgroup");
-        let dir = format!("/sys/fs/cgroup/{ctrl}{}/{parent}", own.trim_end_matches('/'));
+        let dir = format!(
+            "/sys/fs/cgroup/{ctrl}{}/{parent}",
+            own.trim_end_matches('/')
+        );
         let _ = std::fs::remove_dir(&dir);
     }
 }
@@ -78,9 +97,15 @@ fn resources_are_written_to_the_cgroup() {
     let path = format!("/{parent}/c1");
     let (id, _pid) = create_in(&rt, &mut b, &path);
     let read = |ctrl: &str, file: &str| {
-        read_text(&Path::new("/sys/fs/cgroup").join(ctrl).join(&parent).join("c1").join(file))
-            .trim()
-            .to_string()
+        read_text(
+            &Path::new("/sys/fs/cgroup")
+                .join(ctrl)
+                .join(&parent)
+                .join("c1")
+                .join(file),
+        )
+        .trim()
+        .to_string()
     };
     assert_eq!(read("memory", "memory.limit_in_bytes"), "67108864");
     assert_eq!(read("pids", "pids.max"), "50");
@@ -97,7 +122,10 @@ fn cgroup_namespace_hides_the_host_cgroup_path() {
     b.config["linux"]["cgroupsPath"] = format!("/{parent}/c1").into();
     let r = rt.report(&b);
     let lines = spec_tests::report::strings(&r["cgroup"]);
-    let pids = lines.iter().find(|l| l.contains(":pids:")).expect("pids line");
+    let pids = lines
+        .iter()
+        .find(|l| l.contains(":pids:"))
+        .expect("pids line");
     assert!(pids.ends_with(":/"), "{lines:?}");
     remove_parent(&parent);
 }

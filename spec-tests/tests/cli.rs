@@ -32,7 +32,11 @@ fn list_quiet_prints_only_ids() {
     rt.create(&id, &b, &[]).ok();
     let out = rt.exec(&["list", "--quiet"]);
     out.ok();
-    assert_eq!(out.stdout.lines().collect::<Vec<_>>(), [id.as_str()], "{out}");
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        [id.as_str()],
+        "{out}"
+    );
 }
 
 #[test]
@@ -45,7 +49,12 @@ fn list_table_has_a_header_and_a_row_per_container() {
     out.ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(lines.first().is_some_and(|h| h.starts_with("ID")), "{out}");
-    assert!(lines.iter().any(|l| l.starts_with(&id) && l.contains("created")), "{out}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&id) && l.contains("created")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -68,7 +77,12 @@ fn spec_writes_a_runc_like_config_json() {
     assert_eq!(v["process"]["terminal"], true);
     assert_eq!(v["process"]["args"], json!(["sh"]));
     assert_eq!(v["root"]["path"], "rootfs");
-    assert!(v["ociVersion"].as_str().is_some_and(|s| s.starts_with("1.")), "{v}");
+    assert!(
+        v["ociVersion"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("1.")),
+        "{v}"
+    );
     let kinds: Vec<&str> = v["linux"]["namespaces"]
         .as_array()
         .expect("namespaces")
@@ -192,18 +206,25 @@ fn log_json_records_the_error_that_failed_create() {
     b.write_config();
     rt.track(&id);
     let mut c = rt.command();
-    c.arg("--log").arg(&log).args(["--log-format", "json", "create", "--bundle"]);
+    c.arg("--log")
+        .arg(&log)
+        .args(["--log-format", "json", "create", "--bundle"]);
     c.arg(b.path()).arg(&id);
     let out = rt.to_files(c, &b);
     assert_ne!(out.code, Some(0), "{out}");
     let text = read_text(&log);
     let last_error = text
         .lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["level"] == "error")
-        .last()
+        .find(|v| v["level"] == "error")
         .unwrap_or_else(|| panic!("no error line in log: {text:?}"));
-    assert!(last_error["msg"].as_str().is_some_and(|m| m.contains("rootfs")), "{last_error}");
+    assert!(
+        last_error["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("rootfs")),
+        "{last_error}"
+    );
     assert!(last_error["time"].is_string(), "{last_error}");
 }
 

@@ -5,8 +5,8 @@ use spec_tests::report::device;
 use spec_tests::{unique_id, Bundle, Out, Runtime, TempDir};
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::net::UnixListener;
 use std::os::unix::io::AsRawFd;
+use std::os::unix::net::UnixListener;
 
 /// Receives one fd sent with SCM_RIGHTS on `stream`.
 fn receive_fd(stream: &std::os::unix::net::UnixStream) -> std::io::Result<OwnedFd> {
@@ -31,7 +31,9 @@ fn receive_fd(stream: &std::os::unix::net::UnixStream) -> std::io::Result<OwnedF
     let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
     // SAFETY: cmsg is null-checked first; the header lies inside `control`.
     if cmsg.is_null() || unsafe { (*cmsg).cmsg_type } != libc::SCM_RIGHTS {
-        return Err(std::io::Error::other("no SCM_RIGHTS message on the console socket"));
+        return Err(std::io::Error::other(
+            "no SCM_RIGHTS message on the console socket",
+        ));
     }
     // SAFETY: an SCM_RIGHTS payload holds at least one int fd; read_unaligned
     // copes with the data's alignment.
@@ -95,8 +97,19 @@ fn terminal_process_has_a_pty_on_its_stdio() {
     let (out, text) = run_on_console(&rt, &mut b);
     out.ok();
     let r = console_json(&out, &text);
-    assert_eq!(r["tty"]["isatty"], json!([true, true, true]), "{}", r["tty"]);
-    assert!(r["tty"]["stdin"].as_str().is_some_and(|s| s.starts_with("/dev/pts/")), "{}", r["tty"]);
+    assert_eq!(
+        r["tty"]["isatty"],
+        json!([true, true, true]),
+        "{}",
+        r["tty"]
+    );
+    assert!(
+        r["tty"]["stdin"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("/dev/pts/")),
+        "{}",
+        r["tty"]
+    );
 }
 
 #[test]

@@ -12,7 +12,10 @@ fn recording_hook(dir: &str, name: &str) -> Value {
 }
 
 fn order(dir: &Path) -> Vec<String> {
-    read_text(&dir.join("order")).lines().map(str::to_string).collect()
+    read_text(&dir.join("order"))
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn state_of(dir: &Path, name: &str) -> Value {
@@ -27,8 +30,10 @@ fn hooks_run_at_their_lifecycle_points_with_the_state_on_stdin() {
     let host = log.path().to_string_lossy().into_owned();
     let mut b = Bundle::checker(&["sleep"]);
     // startContainer runs inside the container: it logs through a bind mount.
-    b.add_mount(json!({"destination": "/hooks", "type": "bind", "source": host,
-        "options": ["rbind", "rw"]}));
+    b.add_mount(
+        json!({"destination": "/hooks", "type": "bind", "source": host,
+        "options": ["rbind", "rw"]}),
+    );
     b.config["hooks"] = json!({
         "prestart": [recording_hook(&host, "prestart")],
         "createRuntime": [recording_hook(&host, "createRuntime")],
@@ -39,14 +44,21 @@ fn hooks_run_at_their_lifecycle_points_with_the_state_on_stdin() {
     });
     let id = unique_id("hooks");
     rt.create(&id, &b, &[]).ok();
-    assert_eq!(order(log.path()), ["prestart", "createRuntime", "createContainer"]);
+    assert_eq!(
+        order(log.path()),
+        ["prestart", "createRuntime", "createContainer"]
+    );
     let pid = rt.state(&id).expect("state")["pid"].clone();
     for name in ["prestart", "createRuntime", "createContainer"] {
         let st = state_of(log.path(), name);
         assert_eq!(st["id"], id.as_str(), "{name}: {st}");
         assert_eq!(st["pid"], pid, "{name}: {st}");
         let bundle = std::fs::canonicalize(b.path()).expect("canonical");
-        assert_eq!(st["bundle"], bundle.to_string_lossy().as_ref(), "{name}: {st}");
+        assert_eq!(
+            st["bundle"],
+            bundle.to_string_lossy().as_ref(),
+            "{name}: {st}"
+        );
     }
     rt.start_ready(&id, &b, 1);
     // poststart runs once start has returned.
@@ -54,13 +66,22 @@ fn hooks_run_at_their_lifecycle_points_with_the_state_on_stdin() {
     after_start.sort();
     assert_eq!(
         after_start,
-        ["createContainer", "createRuntime", "poststart", "prestart", "startContainer"]
+        [
+            "createContainer",
+            "createRuntime",
+            "poststart",
+            "prestart",
+            "startContainer"
+        ]
     );
     assert_eq!(state_of(log.path(), "startContainer")["id"], id.as_str());
     rt.exec(&["kill", &id, "KILL"]).ok();
     rt.wait_stopped(&id);
     rt.exec(&["delete", &id]).ok();
-    assert_eq!(order(log.path()).last().map(String::as_str), Some("poststop"));
+    assert_eq!(
+        order(log.path()).last().map(String::as_str),
+        Some("poststop")
+    );
     assert_eq!(state_of(log.path(), "poststop")["id"], id.as_str());
 }
 
@@ -87,7 +108,10 @@ fn failing_create_runtime_hook_fails_create_and_leaves_nothing() {
     let id = unique_id("hookfail");
     let out = rt.create(&id, &b, &[]);
     assert_ne!(out.code, Some(0), "{out}");
-    assert!(rt.state(&id).is_none_or(|s| s["status"] == "stopped"), "container survived");
+    assert!(
+        rt.state(&id).is_none_or(|s| s["status"] == "stopped"),
+        "container survived"
+    );
     rt.exec(&["delete", "--force", &id]);
     assert!(!rt.root().join(&id).exists());
     assert!(processes_mentioning(&id).is_empty());
@@ -114,5 +138,8 @@ fn failing_poststop_hook_does_not_stop_delete() {
     rt.exec(&["start", &id]).ok();
     rt.wait_stopped(&id);
     let _ = rt.exec(&["delete", &id]);
-    assert!(rt.state(&id).is_none(), "container still known after delete");
+    assert!(
+        rt.state(&id).is_none(),
+        "container still known after delete"
+    );
 }

@@ -66,7 +66,10 @@ fn created_process_has_not_run_the_user_program_yet() {
     assert!(!b.rootfs().join("ran").exists(), "program ran before start");
     rt.exec(&["start", &id]).ok();
     rt.wait_stopped(&id);
-    assert!(b.rootfs().join("ran").exists(), "program did not run after start");
+    assert!(
+        b.rootfs().join("ran").exists(),
+        "program did not run after start"
+    );
 }
 
 #[test]
@@ -102,7 +105,10 @@ fn kill_delivers_sigterm_by_default_and_the_container_stops() {
     rt.wait_stopped(&id);
     assert_eq!(rt.status(&id).as_deref(), Some("stopped"));
     let printed = read_text(&b.stdout_path());
-    assert!(printed.contains("{\"signal\":15}"), "container saw: {printed:?}");
+    assert!(
+        printed.contains("{\"signal\":15}"),
+        "container saw: {printed:?}"
+    );
 }
 
 #[test]
@@ -142,7 +148,10 @@ fn delete_force_kills_a_running_container_and_removes_its_state() {
     assert!(!rt.root().join(&id).exists(), "state dir left behind");
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Gone, or at most a zombie waiting for its reaper.
-    assert!(stat.is_empty() || stat.contains(") Z "), "init still alive: {stat}");
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "init still alive: {stat}"
+    );
 }
 
 #[test]
@@ -155,7 +164,10 @@ fn delete_of_a_created_container_removes_it_and_its_process() {
     rt.exec(&["delete", "--force", &id]).ok();
     assert!(rt.state(&id).is_none());
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    assert!(stat.is_empty() || stat.contains(") Z "), "init still alive: {stat}");
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "init still alive: {stat}"
+    );
 }
 
 #[test]
@@ -164,10 +176,15 @@ fn pid_file_holds_the_container_init_pid() {
     let b = Bundle::checker(&["sleep"]);
     let id = unique_id("pidfile");
     let pid_file = b.path().join("init.pid");
-    rt.create(&id, &b, &["--pid-file", &pid_file.to_string_lossy()]).ok();
+    rt.create(&id, &b, &["--pid-file", &pid_file.to_string_lossy()])
+        .ok();
     let st = rt.state(&id).expect("state");
     let written = read_text(&pid_file);
-    assert_eq!(written.trim(), st["pid"].to_string(), "pid file {written:?} vs {st}");
+    assert_eq!(
+        written.trim(),
+        st["pid"].to_string(),
+        "pid file {written:?} vs {st}"
+    );
 }
 
 #[test]
@@ -178,7 +195,9 @@ fn run_detach_returns_while_the_container_runs() {
     b.write_config();
     rt.track(&id);
     let mut c = rt.command();
-    c.args(["run", "--detach", "--bundle"]).arg(b.path()).arg(&id);
+    c.args(["run", "--detach", "--bundle"])
+        .arg(b.path())
+        .arg(&id);
     rt.to_files(c, &b).ok();
     assert_eq!(rt.status(&id).as_deref(), Some("running"));
 }

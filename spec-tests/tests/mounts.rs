@@ -28,11 +28,20 @@ fn mount_options_are_applied() {
     let rt = Runtime::new();
     let r = rt.report(&Bundle::checker(&[]));
     for opt in ["nosuid", "noexec", "nodev"] {
-        assert!(mount_has_option(&r, "/dev/shm", opt), "/dev/shm lacks {opt}");
+        assert!(
+            mount_has_option(&r, "/dev/shm", opt),
+            "/dev/shm lacks {opt}"
+        );
     }
     assert!(mount_has_option(&r, "/sys", "ro"), "/sys is not ro");
-    assert!(mount_has_option(&r, "/dev/shm", "size=65536k"), "/dev/shm size");
-    assert!(mount_has_option(&r, "/dev/pts", "ptmxmode=666"), "/dev/pts ptmxmode");
+    assert!(
+        mount_has_option(&r, "/dev/shm", "size=65536k"),
+        "/dev/shm size"
+    );
+    assert!(
+        mount_has_option(&r, "/dev/pts", "ptmxmode=666"),
+        "/dev/pts ptmxmode"
+    );
 }
 
 #[test]
@@ -40,7 +49,11 @@ fn readonly_root_is_mounted_read_only() {
     let rt = Runtime::new();
     let r = rt.report(&Bundle::checker(&[]));
     assert!(mount_has_option(&r, "/", "ro"), "/ is not ro");
-    let out = rt.run(&unique_id("rofs"), &Bundle::checker(&["write", "/newfile"]), &[]);
+    let out = rt.run(
+        &unique_id("rofs"),
+        &Bundle::checker(&["write", "/newfile"]),
+        &[],
+    );
     assert_eq!(out.json()["errno"], libc::EROFS, "{out}");
 }
 
@@ -99,7 +112,12 @@ fn read_write_bind_mount_writes_reach_the_host() {
     b.add_mount(json!({"destination": "/data", "type": "bind",
         "source": host.path(), "options": ["rbind", "rw"]}));
     rt.run(&unique_id("bindrw"), &b, &[]).ok();
-    assert_eq!(std::fs::read_to_string(host.path().join("new")).ok().as_deref(), Some("written"));
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("new"))
+            .ok()
+            .as_deref(),
+        Some("written")
+    );
 }
 
 #[test]
@@ -120,8 +138,10 @@ fn file_bind_mount_creates_its_destination_file() {
 fn missing_mount_destination_directories_are_created() {
     let rt = Runtime::new();
     let mut b = Bundle::checker(&[]);
-    b.add_mount(json!({"destination": "/a/b/c", "type": "tmpfs", "source": "tmpfs",
-        "options": ["size=1m", "mode=700"]}));
+    b.add_mount(
+        json!({"destination": "/a/b/c", "type": "tmpfs", "source": "tmpfs",
+        "options": ["size=1m", "mode=700"]}),
+    );
     let r = rt.report(&b);
     let m = mount(&r, "/a/b/c").expect("tmpfs at /a/b/c");
     assert_eq!(m["fstype"], "tmpfs");
@@ -132,11 +152,19 @@ fn missing_mount_destination_directories_are_created() {
 #[test]
 fn masked_paths_are_unreadable() {
     let rt = Runtime::new();
-    let out = rt.run(&unique_id("maskfile"), &Bundle::checker(&["read", "/proc/kcore"]), &[]);
+    let out = rt.run(
+        &unique_id("maskfile"),
+        &Bundle::checker(&["read", "/proc/kcore"]),
+        &[],
+    );
     let v = out.json();
     // Masked by /dev/null: reads as empty, or denied.
     assert!(v["ok"] == false || v["value"] == "", "{out}");
-    let out = rt.run(&unique_id("maskdir"), &Bundle::checker(&["ls", "/sys/firmware"]), &[]);
+    let out = rt.run(
+        &unique_id("maskdir"),
+        &Bundle::checker(&["ls", "/sys/firmware"]),
+        &[],
+    );
     let v = out.json();
     assert!(v["ok"] == false || v["value"] == json!([]), "{out}");
 }

@@ -49,7 +49,8 @@ fn namespace_with_a_path_is_joined() {
     let net = format!("/proc/{pid}/ns/net");
     let ipc = format!("/proc/{pid}/ns/ipc");
     let mut b = Bundle::checker(&[]);
-    b.join_namespace("network", &net).join_namespace("ipc", &ipc);
+    b.join_namespace("network", &net)
+        .join_namespace("ipc", &ipc);
     let r = rt.report(&b);
     let want_net = std::fs::metadata(&net).expect("stat net ns").ino();
     let want_ipc = std::fs::metadata(&ipc).expect("stat ipc ns").ino();
@@ -97,7 +98,11 @@ fn sysctl_is_applied_in_the_container_network_namespace() {
     b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_unprivileged_port_start": "80"});
     let out = rt.run(&unique_id("sysctl"), &b, &[]);
     out.ok();
-    assert_eq!(out.json()["value"].as_str().map(str::trim), Some("80"), "{out}");
+    assert_eq!(
+        out.json()["value"].as_str().map(str::trim),
+        Some("80"),
+        "{out}"
+    );
     let host = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
         .expect("host sysctl");
     assert_ne!(host.trim(), "80", "the host's sysctl was changed");
@@ -118,6 +123,12 @@ fn time_namespace_offsets_apply_to_the_monotonic_clock() {
     let out = rt.run(&unique_id("timens"), &b, &[]);
     out.ok();
     let offsets = out.json()["value"].as_str().unwrap_or_default().to_string();
-    assert!(offsets.contains("monotonic") && offsets.contains("86400"), "{offsets:?}");
-    assert!(offsets.contains("boottime") && offsets.contains("172800"), "{offsets:?}");
+    assert!(
+        offsets.contains("monotonic") && offsets.contains("86400"),
+        "{offsets:?}"
+    );
+    assert!(
+        offsets.contains("boottime") && offsets.contains("172800"),
+        "{offsets:?}"
+    );
 }

@@ -11,8 +11,14 @@ fn user_uid_gid_and_additional_gids_are_applied() {
     let mut b = Bundle::checker(&[]);
     b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [2000, 3000]});
     let r = rt.report(&b);
-    assert_eq!((r["uid"].as_u64(), r["euid"].as_u64()), (Some(1000), Some(1000)));
-    assert_eq!((r["gid"].as_u64(), r["egid"].as_u64()), (Some(1000), Some(1000)));
+    assert_eq!(
+        (r["uid"].as_u64(), r["euid"].as_u64()),
+        (Some(1000), Some(1000))
+    );
+    assert_eq!(
+        (r["gid"].as_u64(), r["egid"].as_u64()),
+        (Some(1000), Some(1000))
+    );
     let mut groups: Vec<u64> = r["groups"]
         .as_array()
         .expect("groups")
@@ -44,9 +50,18 @@ fn rlimits_are_applied() {
         {"type": "RLIMIT_NPROC", "soft": 500, "hard": 600}
     ]);
     let r = rt.report(&b);
-    assert_eq!(r["rlimits"]["RLIMIT_NOFILE"], json!({"soft": 123, "hard": 456}));
-    assert_eq!(r["rlimits"]["RLIMIT_CORE"], json!({"soft": 0, "hard": 4096}));
-    assert_eq!(r["rlimits"]["RLIMIT_NPROC"], json!({"soft": 500, "hard": 600}));
+    assert_eq!(
+        r["rlimits"]["RLIMIT_NOFILE"],
+        json!({"soft": 123, "hard": 456})
+    );
+    assert_eq!(
+        r["rlimits"]["RLIMIT_CORE"],
+        json!({"soft": 0, "hard": 4096})
+    );
+    assert_eq!(
+        r["rlimits"]["RLIMIT_NPROC"],
+        json!({"soft": 500, "hard": 600})
+    );
 }
 
 #[test]
@@ -76,7 +91,13 @@ fn ambient_and_inheritable_capabilities_are_applied() {
         "inheritable": set, "ambient": set
     });
     let r = rt.report(&b);
-    for s in ["bounding", "effective", "permitted", "inheritable", "ambient"] {
+    for s in [
+        "bounding",
+        "effective",
+        "permitted",
+        "inheritable",
+        "ambient",
+    ] {
         assert_eq!(caps(&r, s), ["CAP_CHOWN", "CAP_NET_RAW"], "set {s}");
     }
 }
@@ -123,7 +144,10 @@ fn args_are_passed_verbatim() {
     let rt = Runtime::new();
     let b = Bundle::with_args(&["/checker", "report", "two words", "", "--flag"]);
     let r = rt.report(&b);
-    assert_eq!(r["args"], json!(["/checker", "report", "two words", "", "--flag"]));
+    assert_eq!(
+        r["args"],
+        json!(["/checker", "report", "two words", "", "--flag"])
+    );
 }
 
 #[test]
@@ -141,7 +165,10 @@ fn scheduler_policy_and_nice_are_applied() {
     let mut b = Bundle::checker(&[]);
     b.config["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 7});
     let r = rt.report(&b);
-    assert_eq!(r["scheduler"]["policy"].as_i64(), Some(i64::from(libc::SCHED_BATCH)));
+    assert_eq!(
+        r["scheduler"]["policy"].as_i64(),
+        Some(i64::from(libc::SCHED_BATCH))
+    );
     assert_eq!(r["scheduler"]["nice"].as_i64(), Some(7));
 }
 

@@ -23,7 +23,12 @@ fn canary_dir() -> TempDir {
 }
 
 fn assert_untouched(dir: &Path, before: &[String]) {
-    assert_eq!(snapshot(dir), before, "host directory {} changed", dir.display());
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "host directory {} changed",
+        dir.display()
+    );
     let mounts = host_mounts_mentioning(&dir.to_string_lossy());
     assert!(mounts.is_empty(), "host mounts appeared: {mounts:?}");
 }
@@ -47,7 +52,10 @@ fn run_maybe(rt: &Runtime, tag: &str, b: &Bundle) -> Option<Out> {
     let out = rt.run(&unique_id(tag), b, &[]);
     let ran = out.stdout.lines().any(|l| l.starts_with('{'));
     if !ran {
-        eprintln!("{tag}: the runtime refused the bundle: {}", out.stderr.trim());
+        eprintln!(
+            "{tag}: the runtime refused the bundle: {}",
+            out.stderr.trim()
+        );
     }
     ran.then_some(out)
 }
@@ -82,14 +90,18 @@ fn cve_2019_5736_shebang_proc_self_exe_entrypoint_cannot_overwrite_the_runtime()
     let pid = rt.state(&wid).expect("state")["pid"].as_i64().expect("pid");
     let mut entry = Bundle::with_args(&["/entry"]);
     std::fs::write(entry.rootfs().join("entry"), "#!/proc/self/exe\n").expect("write entry");
-    std::fs::set_permissions(entry.rootfs().join("entry"), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod entry");
+    std::fs::set_permissions(
+        entry.rootfs().join("entry"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod entry");
     entry.join_namespace("pid", &format!("/proc/{pid}/ns/pid"));
     let _ = rt.run(&unique_id("shebang"), &entry, &[]);
     std::fs::write(watcher.rootfs().join("stop"), "").expect("stop watcher");
     rt.wait_stopped(&wid);
     let report = read_text(&watcher.stdout_path());
-    let v: serde_json::Value = serde_json::from_str(report.trim()).unwrap_or_else(|e| panic!("{e}: {report:?}"));
+    let v: serde_json::Value =
+        serde_json::from_str(report.trim()).unwrap_or_else(|e| panic!("{e}: {report:?}"));
     assert_eq!(v["any_writable"], false, "{v}");
     assert_eq!(runtime_hash(), before, "the runtime binary changed");
 }
@@ -114,7 +126,9 @@ fn cve_2024_21626_preserve_fds_passes_exactly_the_extra_descriptors() {
     b.write_config();
     rt.track(&id);
     let mut c = rt.command();
-    c.args(["run", "--preserve-fds", "2", "--bundle"]).arg(b.path()).arg(&id);
+    c.args(["run", "--preserve-fds", "2", "--bundle"])
+        .arg(b.path())
+        .arg(&id);
     // SAFETY: only fcntl, dup2 and close, which are async-signal-safe, run
     // between fork and exec. Moving both fds high first avoids clobbering
     // one with the other, and dup2 onto 3 and 4 clears close-on-exec.
@@ -140,7 +154,10 @@ fn cve_2024_21626_preserve_fds_passes_exactly_the_extra_descriptors() {
         .iter()
         .filter_map(|f| f["target"].as_str().map(str::to_string))
         .collect();
-    assert!(targets[3].ends_with("/extra3") && targets[4].ends_with("/extra4"), "{targets:?}");
+    assert!(
+        targets[3].ends_with("/extra3") && targets[4].ends_with("/extra4"),
+        "{targets:?}"
+    );
 }
 
 #[test]
@@ -149,11 +166,16 @@ fn cve_2024_21626_cwd_through_proc_self_fd_stays_inside_the_root() {
     for n in 3..10 {
         let mut b = Bundle::checker(&["cwd-escape"]);
         b.config["process"]["cwd"] = format!("/proc/self/fd/{n}").into();
-        let Some(out) = run_maybe(&rt, "cwdfd", &b) else { continue };
+        let Some(out) = run_maybe(&rt, "cwdfd", &b) else {
+            continue;
+        };
         let v = out.json();
         assert_eq!(v["reaches_root"], true, "cwd fd {n} escaped: {v}");
         assert!(v["getcwd"].is_string(), "cwd fd {n} is unreachable: {v}");
-        assert_eq!(v["sees_etc_os_release_above"], false, "cwd fd {n} sees the host: {v}");
+        assert_eq!(
+            v["sees_etc_os_release_above"], false,
+            "cwd fd {n} sees the host: {v}"
+        );
     }
 }
 
@@ -192,8 +214,10 @@ fn etc_symlink_to_root_does_not_create_host_files() {
     assert!(!host_path.exists());
     let src = b.path().join("hosts-src");
     std::fs::write(&src, "127.0.0.1 localhost\n").expect("write");
-    b.add_mount(json!({"destination": format!("/etc/{name}"), "type": "bind",
-        "source": src, "options": ["bind", "ro"]}));
+    b.add_mount(
+        json!({"destination": format!("/etc/{name}"), "type": "bind",
+        "source": src, "options": ["bind", "ro"]}),
+    );
     let _ = run_maybe(&rt, "etcroot", &b);
     let escaped = host_path.exists();
     let _ = std::fs::remove_file(&host_path);
@@ -209,10 +233,20 @@ fn cve_2025_31133_dev_null_symlink_to_a_host_file_is_not_used() {
     let mut b = Bundle::checker(&["read", "/proc/kcore"]);
     b.writable();
     // Keep the rootfs's own /dev so the planted /dev/null is what the runtime finds.
-    b.config["mounts"].as_array_mut().expect("mounts").retain(|m| m["destination"] != "/dev");
-    plant_symlink(&b, "dev/null", &canary.path().join("canary").to_string_lossy());
+    b.config["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .retain(|m| m["destination"] != "/dev");
+    plant_symlink(
+        &b,
+        "dev/null",
+        &canary.path().join("canary").to_string_lossy(),
+    );
     if let Some(out) = run_maybe(&rt, "devnullhost", &b) {
-        assert!(!out.stdout.contains("HOST-CANARY"), "masked path shows the host file\n{out}");
+        assert!(
+            !out.stdout.contains("HOST-CANARY"),
+            "masked path shows the host file\n{out}"
+        );
     }
     assert_untouched(canary.path(), &before);
 }
@@ -222,9 +256,13 @@ fn cve_2025_31133_dev_null_symlink_to_procfs_does_not_unmask() {
     let rt = Runtime::new();
     let mut b = Bundle::checker(&["read", "/proc/kcore"]);
     b.writable();
-    b.config["mounts"].as_array_mut().expect("mounts").retain(|m| m["destination"] != "/dev");
+    b.config["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .retain(|m| m["destination"] != "/dev");
     plant_symlink(&b, "dev/null", "/proc/sys/kernel/core_pattern");
-    let core_pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("core_pattern");
+    let core_pattern =
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("core_pattern");
     if let Some(out) = run_maybe(&rt, "devnullproc", &b) {
         let v = out.json();
         assert!(
@@ -284,14 +322,23 @@ fn cve_2025_52881_sysctl_is_not_written_into_a_fake_proc() {
     let rt = Runtime::new();
     let mut b = Bundle::checker(&[]);
     // /proc is a bind of a plain directory instead of procfs.
-    b.config["mounts"].as_array_mut().expect("mounts").retain(|m| m["destination"] != "/proc");
-    b.add_mount(json!({"destination": "/proc", "type": "bind", "source": fake.path(),
-        "options": ["rbind", "rw"]}));
+    b.config["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .retain(|m| m["destination"] != "/proc");
+    b.add_mount(
+        json!({"destination": "/proc", "type": "bind", "source": fake.path(),
+        "options": ["rbind", "rw"]}),
+    );
     b.config["linux"]["maskedPaths"] = json!([]);
     b.config["linux"]["readonlyPaths"] = json!([]);
     b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_unprivileged_port_start": "80"});
     let _ = run_maybe(&rt, "fakeproc", &b);
-    assert_eq!(snapshot(fake.path()), before, "a sysctl was written into a plain file");
+    assert_eq!(
+        snapshot(fake.path()),
+        before,
+        "a sysctl was written into a plain file"
+    );
 }
 
 #[test]
@@ -303,10 +350,16 @@ fn cve_2025_52881_sysctl_is_not_written_through_a_bind_over_proc_sys() {
     let before = snapshot(fake.path());
     let rt = Runtime::new();
     let mut b = Bundle::checker(&[]);
-    b.add_mount(json!({"destination": "/proc/sys", "type": "bind", "source": fake.path(),
-        "options": ["rbind", "rw"]}));
+    b.add_mount(
+        json!({"destination": "/proc/sys", "type": "bind", "source": fake.path(),
+        "options": ["rbind", "rw"]}),
+    );
     b.config["linux"]["readonlyPaths"] = json!([]);
     b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_unprivileged_port_start": "80"});
     let _ = run_maybe(&rt, "fakesys", &b);
-    assert_eq!(snapshot(fake.path()), before, "a sysctl was written into a plain file");
+    assert_eq!(
+        snapshot(fake.path()),
+        before,
+        "a sysctl was written into a plain file"
+    );
 }

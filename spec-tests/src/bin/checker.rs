@@ -403,7 +403,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -565,7 +568,7 @@ fn rlimits() -> Value {
         if unsafe { libc::getrlimit(res, &mut rl) } == 0 {
             m.insert(
                 name.into(),
-                json!({"soft": rl.rlim_cur as u64, "hard": rl.rlim_max as u64}),
+                json!({"soft": rl.rlim_cur, "hard": rl.rlim_max}),
             );
         }
     }
@@ -703,8 +706,7 @@ fn report() -> Value {
         .lines()
         .map(str::to_string)
         .collect();
-    let oom = read_string("/proc/self/oom_score_adj")
-        .and_then(|s| s.trim().parse::<i64>().ok());
+    let oom = read_string("/proc/self/oom_score_adj").and_then(|s| s.trim().parse::<i64>().ok());
     let seccomp = status.get("Seccomp").and_then(|s| s.parse::<i64>().ok());
     json!({
         "args": std::env::args().collect::<Vec<_>>(),
