@@ -12,6 +12,8 @@ pub mod cli;
 pub mod console;
 pub mod container;
 pub mod exe_guard;
+pub mod exec;
+pub mod features;
 pub mod hooks;
 pub mod init;
 pub mod launch;

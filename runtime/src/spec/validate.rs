@@ -133,14 +133,12 @@ fn namespaces(spec: &Spec) -> Result<(), SpecError> {
         }
     }
     let has = |t| has_namespace(spec, t);
-    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts)
-    {
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err(SpecError::config(
             "hostname is set but linux.namespaces has no uts namespace",
         ));
     }
-    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty())
-        && !has(LinuxNamespaceType::Uts)
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts)
     {
         return Err(SpecError::config(
             "domainname is set but linux.namespaces has no uts namespace",

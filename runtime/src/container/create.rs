@@ -1,0 +1,237 @@
+//! `berth create`: validate, make the state dir and cgroup, launch init and
+//! leave it waiting for `start`. On any failure nothing is left behind.
+
+use super::{procstat::ProcStat, state::oci_state_json, ContainerState, Error, StateFile, Status};
+use crate::cgroups::Cgroup;
+use crate::init::InitContext;
+use crate::spec::{self, ValidateOptions};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+/// `berth create` options (runc's flags).
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// Container id.
+    pub id: String,
+    /// Bundle directory.
+    pub bundle: PathBuf,
+    /// `--console-socket`.
+    pub console_socket: Option<PathBuf>,
+    /// `--pid-file`.
+    pub pid_file: Option<PathBuf>,
+    /// `--no-pivot`.
+    pub no_pivot: bool,
+    /// `--no-new-keyring`.
+    pub no_new_keyring: bool,
+    /// `--preserve-fds`.
+    pub preserve_fds: i32,
+}
+
+/// Undoes a half-made container unless disarmed.
+struct Cleanup {
+    dir: Option<PathBuf>,
+    cgroup: Option<Cgroup>,
+    pid: Option<i32>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            if let Ok(fd) = crate::sys::pidfd::open(pid) {
+                let _ = crate::sys::pidfd::send_signal(&fd, libc::SIGKILL);
+                let _ = crate::sys::pidfd::wait_exit(&fd, Some(std::time::Duration::from_secs(10)));
+            }
+        }
+        if let Some(cg) = &self.cgroup {
+            let _ = cg.destroy();
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Creates container `opts.id` under `root`; returns its state.
+pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error> {
+    super::check_id(&opts.id)?;
+    let bundle = std::fs::canonicalize(&opts.bundle)
+        .map_err(|e| Error::Other(format!("bundle \"{}\": {e}", opts.bundle.display())))?;
+    let spec = spec::load(&bundle)?;
+    spec::validate(
+        &spec,
+        &ValidateOptions {
+            bundle: &bundle,
+            need_process: true,
+        },
+    )?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::Spec(crate::spec::SpecError::config("process is missing")))?;
+    crate::process::check(process).map_err(|e| Error::Other(format!("config.json: {e}")))?;
+    let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(profile) => Some(
+            crate::seccomp::Filter::compile(profile)
+                .map_err(|e| Error::Other(format!("config.json: {e}")))?,
+        ),
+        None => None,
+    };
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && opts.console_socket.is_none() {
+        return Err(Error::Other(
+            "config.json: process.terminal is true but no --console-socket was given".into(),
+        ));
+    }
+    let rootfs = bundle.join(
+        spec.root()
+            .as_ref()
+            .map(|r| r.path().clone())
+            .unwrap_or_default(),
+    );
+    let rootfs = std::fs::canonicalize(&rootfs)
+        .map_err(|e| Error::Other(format!("root.path \"{}\": {e}", rootfs.display())))?;
+
+    // From here on, everything made is undone on failure.
+    std::fs::create_dir_all(root)
+        .map_err(|e| Error::io(format!("--root {}", root.display()), e))?;
+    let dir = super::dir(root, &opts.id);
+    std::fs::create_dir(&dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => Error::Exists(opts.id.clone()),
+        _ => Error::io(format!("create {}", dir.display()), e),
+    })?;
+    let mut cleanup = Cleanup {
+        dir: Some(dir.clone()),
+        cgroup: None,
+        pid: None,
+    };
+    let _lock = super::Lock::exclusive(&dir, &opts.id)?;
+
+    let cgroups_path = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned());
+    let cgroup = Cgroup::resolve(cgroups_path.as_deref(), &opts.id)
+        .map_err(|e| Error::Other(e.to_string()))?;
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    cgroup
+        .create(resources)
+        .map_err(|e| Error::Other(e.to_string()))?;
+    cleanup.cgroup = Some(cgroup.clone());
+
+    let exec_fifo = make_exec_fifo(&dir)?;
+    let console_socket = match &opts.console_socket {
+        Some(p) if terminal => Some(
+            UnixStream::connect(p)
+                .map_err(|e| Error::Other(format!("--console-socket {}: {e}", p.display())))?,
+        ),
+        _ => None,
+    };
+    let seccomp_listener = match spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .and_then(|s| s.listener_path().as_ref())
+    {
+        Some(p) => Some(UnixStream::connect(p).map_err(|e| {
+            Error::Other(format!(
+                "config.json: linux.seccomp.listenerPath \"{}\": {e}",
+                p.display()
+            ))
+        })?),
+        None => None,
+    };
+
+    let mut state = ContainerState {
+        oci_version: spec.version().clone(),
+        id: opts.id.clone(),
+        pid: 0,
+        pid_start_time: 0,
+        bundle: bundle.clone(),
+        rootfs: rootfs.clone(),
+        created: crate::logging::rfc3339_now(),
+        owner: owner(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup: Some(cgroup.clone()),
+        spec: spec.clone(),
+    };
+    let ctx = InitContext {
+        spec,
+        rootfs,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        exec_fifo,
+        console_socket,
+        seccomp,
+        seccomp_listener,
+    };
+    let hooks = state.spec.hooks().clone();
+    let hook_base = state.clone();
+    let pid = crate::launch::launch(
+        crate::launch::Child::Init(Box::new(ctx)),
+        Some(&cgroup),
+        |pid| {
+            let mut st = hook_base.clone();
+            st.pid = pid;
+            let json = oci_state_json(&st, Status::Creating).to_string();
+            let h = hooks.as_ref();
+            crate::hooks::run_all("prestart", h.and_then(|h| h.prestart().as_ref()), &json)
+                .map_err(|e| e.to_string())?;
+            crate::hooks::run_all(
+                "createRuntime",
+                h.and_then(|h| h.create_runtime().as_ref()),
+                &json,
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(json)
+        },
+    )
+    .map_err(|e| {
+        cleanup.pid = e.init_pid;
+        Error::Other(e.msg)
+    })?;
+    cleanup.pid = Some(pid);
+    state.pid = pid;
+    state.pid_start_time = ProcStat::read(pid)
+        .map(|p| p.start_time)
+        .ok_or_else(|| Error::Other("container init exited during setup".into()))?;
+    StateFile::save(&dir, &state)?;
+    if let Some(pf) = &opts.pid_file {
+        write_pid_file(pf, pid)?;
+    }
+    cleanup.dir = None;
+    cleanup.cgroup = None;
+    cleanup.pid = None;
+    Ok(state)
+}
+
+fn make_exec_fifo(dir: &Path) -> Result<OwnedFd, Error> {
+    let path = dir.join(super::EXEC_FIFO);
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+        .map_err(|e| Error::io(format!("mkfifo {}", path.display()), e.into()))?;
+    nix::fcntl::open(
+        &path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::io(format!("open {}", path.display()), e.into()))
+}
+
+/// Writes the pid file atomically, as managers poll for it.
+pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
+    let tmp = path.with_extension("berth-tmp");
+    std::fs::write(&tmp, pid.to_string())
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| Error::io(format!("--pid-file {}", path.display()), e))
+}
+
+fn owner() -> String {
+    let uid = nix::unistd::getuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string())
+}

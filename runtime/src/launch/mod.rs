@@ -1,0 +1,327 @@
+//! Starting a container's init: fork a stage-1 child that joins and creates
+//! the namespaces, which forks init (PID 1 of a new pid namespace) and exits.
+//! Parent and children follow the typed protocol in `sync`.
+
+pub mod namespaces;
+pub mod sync;
+
+use crate::cgroups::Cgroup;
+use crate::exec::ExecContext;
+use crate::init::InitContext;
+use namespaces::Plan;
+use nix::unistd::{fork, ForkResult, Pid};
+use oci_spec::runtime::{LinuxIdMapping, Spec};
+use std::os::fd::{AsRawFd, OwnedFd};
+use sync::{Channel, Msg};
+
+/// What the process forked into the namespaces becomes.
+pub enum Child {
+    /// A new container's init.
+    Init(Box<InitContext>),
+    /// A process joining a live container (`berth exec`); the pid is the
+    /// container's init, whose namespaces it joins.
+    Exec(Box<ExecContext>, i32),
+}
+
+impl Child {
+    fn spec(&self) -> &Spec {
+        match self {
+            Child::Init(c) => &c.spec,
+            Child::Exec(c, _) => &c.spec,
+        }
+    }
+
+    fn fds_to_keep(&self) -> Vec<i32> {
+        match self {
+            Child::Init(c) => c.fds_to_keep(),
+            Child::Exec(c, _) => c.fds_to_keep(),
+        }
+    }
+
+    fn plan(&self) -> Plan {
+        match self {
+            Child::Init(c) => namespaces::plan(&c.spec),
+            Child::Exec(c, pid) => namespaces::plan_join(&c.spec, *pid),
+        }
+    }
+
+    fn run(self, ch: Channel) -> ! {
+        match self {
+            Child::Init(c) => crate::init::run(ch, *c),
+            Child::Exec(c, _) => crate::exec::run(ch, *c),
+        }
+    }
+}
+
+/// Why the launch failed; `init_pid` is set when init existed (it has been
+/// sent SIGKILL).
+#[derive(Debug)]
+pub struct LaunchError {
+    /// What went wrong.
+    pub msg: String,
+    /// Init's pid, if it got that far.
+    pub init_pid: Option<i32>,
+}
+
+/// Forks the container's init and drives it to `Ready`. `run_hooks` runs the
+/// prestart and createRuntime hooks given init's pid, and returns the state
+/// JSON init uses for its own hooks.
+pub fn launch(
+    ctx: Child,
+    cgroup: Option<&Cgroup>,
+    mut run_hooks: impl FnMut(i32) -> Result<String, String>,
+) -> Result<i32, LaunchError> {
+    let plan = ctx.plan();
+    let maps = IdMaps::of(ctx.spec());
+    let fail = |msg: String| LaunchError {
+        msg,
+        init_pid: None,
+    };
+    let (parent_ch, child_ch) = Channel::pair().map_err(|e| fail(format!("socketpair: {e}")))?;
+    // SAFETY: berth is single-threaded here, so the child may run ordinary
+    // code (allocation included) after fork.
+    match unsafe { fork() }.map_err(|e| fail(format!("fork: {e}")))? {
+        ForkResult::Child => {
+            drop(parent_ch);
+            stage1(child_ch, ctx, plan)
+        }
+        ForkResult::Parent { child } => {
+            drop(child_ch);
+            drop(ctx);
+            let mut init_pid = None;
+            let r = drive(
+                &parent_ch,
+                child,
+                &plan,
+                &maps,
+                cgroup,
+                &mut init_pid,
+                &mut run_hooks,
+            );
+            // Stage 1 exits once it has forked init (or failed).
+            let _ = nix::sys::wait::waitpid(child, None);
+            r.map_err(|msg| {
+                if let Some(pid) = init_pid {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+                }
+                LaunchError { msg, init_pid }
+            })
+        }
+    }
+}
+
+/// The parent's side of the protocol.
+fn drive(
+    ch: &Channel,
+    stage1: Pid,
+    plan: &Plan,
+    maps: &IdMaps,
+    cgroup: Option<&Cgroup>,
+    init_pid: &mut Option<i32>,
+    run_hooks: &mut impl FnMut(i32) -> Result<String, String>,
+) -> Result<i32, String> {
+    let recv = || match ch.recv() {
+        Ok(Some(Msg::Error(e))) => Err(e),
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err("container init exited during setup".to_string()),
+        Err(e) => Err(format!("sync with container init: {e}")),
+    };
+    let send = |m: &Msg| {
+        ch.send(m)
+            .map_err(|e| format!("sync with container init: {e}"))
+    };
+    expect(recv()?, Msg::Stage1Ready)?;
+    if let Some(cg) = cgroup {
+        cg.add_process(stage1.as_raw()).map_err(|e| e.to_string())?;
+    }
+    if plan.new_user {
+        maps.write(stage1.as_raw())?;
+    }
+    send(&Msg::Go)?;
+    let pid = match recv()? {
+        Msg::InitPid(p) => p,
+        m => return Err(format!("sync with container init: unexpected {m:?}")),
+    };
+    *init_pid = Some(pid);
+    loop {
+        match recv()? {
+            Msg::RunCreateRuntimeHooks => {
+                let state = run_hooks(pid)?;
+                send(&Msg::HooksDone(state))?;
+            }
+            Msg::Ready => return Ok(pid),
+            m => return Err(format!("sync with container init: unexpected {m:?}")),
+        }
+    }
+}
+
+fn expect(got: Msg, want: Msg) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "sync with container init: expected {want:?}, got {got:?}"
+        ))
+    }
+}
+
+/// The user namespace's id maps, taken from the config before fork.
+struct IdMaps {
+    uids: Vec<LinuxIdMapping>,
+    gids: Vec<LinuxIdMapping>,
+}
+
+impl IdMaps {
+    fn of(spec: &Spec) -> IdMaps {
+        let l = spec.linux().as_ref();
+        IdMaps {
+            uids: l.and_then(|l| l.uid_mappings().clone()).unwrap_or_default(),
+            gids: l.and_then(|l| l.gid_mappings().clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Writes uid_map and gid_map of process `pid`.
+    fn write(&self, pid: i32) -> Result<(), String> {
+        write_map(pid, "uid_map", &self.uids)?;
+        write_map(pid, "gid_map", &self.gids)
+    }
+}
+
+fn write_map(pid: i32, file: &str, maps: &[LinuxIdMapping]) -> Result<(), String> {
+    if maps.is_empty() {
+        return Ok(());
+    }
+    let text: String = maps
+        .iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect();
+    let path = format!("/proc/{pid}/{file}");
+    std::fs::write(&path, text).map_err(|e| {
+        let field = if file == "uid_map" {
+            "linux.uidMappings"
+        } else {
+            "linux.gidMappings"
+        };
+        format!("{field}: write {path}: {e}")
+    })
+}
+
+/// Stage 1: joins and creates namespaces, forks init, reports its pid, exits.
+fn stage1(ch: Channel, ctx: Child, plan: Plan) -> ! {
+    let r = stage1_inner(&ch, ctx, &plan);
+    if let Err(e) = r {
+        let _ = ch.send(&Msg::Error(e));
+        // SAFETY: _exit ends this forked child without running destructors.
+        unsafe { libc::_exit(1) }
+    }
+    // SAFETY: as above.
+    unsafe { libc::_exit(0) }
+}
+
+fn stage1_inner(ch: &Channel, ctx: Child, plan: &Plan) -> Result<(), String> {
+    let mut keep = ctx.fds_to_keep();
+    keep.push(ch.raw_fd());
+    crate::sys::fd::close_all_except(&keep).map_err(|e| format!("close descriptors: {e}"))?;
+
+    // Open every namespace first: after joining a mount namespace the
+    // remaining paths would resolve in it.
+    let mut joins: Vec<(libc::c_int, OwnedFd, String)> = Vec::new();
+    for (t, path) in &plan.join {
+        let fd = nix::fcntl::open(
+            path.as_path(),
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| format!("linux.namespaces {t} path \"{}\": {e}", path.display()))?;
+        joins.push((
+            namespaces::flag(*t),
+            fd,
+            format!("{t} \"{}\"", path.display()),
+        ));
+    }
+    for (flag, fd, what) in &joins {
+        // SAFETY: setns on an fd we opened; it changes only this process.
+        if unsafe { libc::setns(fd.as_raw_fd(), *flag) } < 0 {
+            return Err(format!(
+                "join namespace {what}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    drop(joins);
+    if plan.new_user {
+        unshare(libc::CLONE_NEWUSER).map_err(|e| format!("create user namespace: {e}"))?;
+    }
+    ch.send(&Msg::Stage1Ready)
+        .map_err(|e| format!("sync with berth: {e}"))?;
+    match ch.recv() {
+        Ok(Some(Msg::Go)) => {}
+        _ => return Err("sync with berth: no go-ahead".into()),
+    }
+    if plan.new_user {
+        become_root_in_userns()?;
+    }
+    if plan.new_flags != 0 {
+        unshare(plan.new_flags).map_err(|e| format!("create namespaces: {e}"))?;
+    }
+    if plan.new_flags & namespaces::CLONE_NEWTIME != 0 {
+        write_time_offsets(ctx.spec())?;
+    }
+    // SAFETY: single-threaded; the child runs init, which execs or _exits.
+    match unsafe { fork() }.map_err(|e| format!("fork init: {e}"))? {
+        ForkResult::Child => ctx.run(ch.try_clone_for_init()),
+        ForkResult::Parent { child } => {
+            ch.send(&Msg::InitPid(child.as_raw()))
+                .map_err(|e| format!("sync with berth: {e}"))?;
+            Ok(())
+        }
+    }
+}
+
+fn unshare(flags: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: unshare takes flags only and affects this process.
+    if unsafe { libc::unshare(flags) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// After the maps are written, take uid/gid 0 of the new user namespace.
+fn become_root_in_userns() -> Result<(), String> {
+    // SAFETY: plain id syscalls.
+    if unsafe { libc::setresgid(0, 0, 0) } < 0 {
+        return Err(format!(
+            "user namespace: setresgid 0 (is gid 0 mapped?): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: as above.
+    if unsafe { libc::setresuid(0, 0, 0) } < 0 {
+        return Err(format!(
+            "user namespace: setresuid 0 (is uid 0 mapped?): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+/// `linux.timeOffsets`, written before any process enters the time namespace.
+fn write_time_offsets(spec: &Spec) -> Result<(), String> {
+    let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    for (clock, off) in offsets {
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    std::fs::write("/proc/self/timens_offsets", text)
+        .map_err(|e| format!("linux.timeOffsets: write /proc/self/timens_offsets: {e}"))
+}
