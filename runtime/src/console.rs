@@ -10,8 +10,13 @@ use std::os::fd::{AsRawFd, IntoRawFd};
 use std::os::unix::net::UnixStream;
 
 /// Makes the pty, sends its master to `socket`, and makes the slave this
-/// process's controlling terminal and stdio.
-pub fn setup(socket: &UnixStream, size: Option<(u64, u64)>) -> Result<(), String> {
+/// process's controlling terminal and stdio. For a container's init the
+/// slave is also bound on /dev/console.
+pub fn setup(
+    socket: &UnixStream,
+    size: Option<(u64, u64)>,
+    dev_console: bool,
+) -> Result<(), String> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
         .map_err(|e| format!("console: open /dev/ptmx: {e}"))?;
     grantpt(&master).map_err(|e| format!("console: grantpt: {e}"))?;
@@ -23,6 +28,11 @@ pub fn setup(socket: &UnixStream, size: Option<(u64, u64)>) -> Result<(), String
         nix::sys::stat::Mode::empty(),
     )
     .map_err(|e| format!("console: open {name}: {e}"))?;
+    if dev_console {
+        use std::os::fd::AsFd;
+        crate::rootfs::console::mount_console(std::path::Path::new("/"), slave.as_fd())
+            .map_err(|e| e.to_string())?;
+    }
     if let Some((height, width)) = size {
         let ws = libc::winsize {
             ws_row: height.min(u16::MAX as u64) as u16,

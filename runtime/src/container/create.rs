@@ -70,6 +70,13 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
         .as_ref()
         .ok_or_else(|| Error::Spec(crate::spec::SpecError::config("process is missing")))?;
     crate::process::check(process).map_err(|e| Error::Other(format!("config.json: {e}")))?;
+    if let Some(p) = spec.linux().as_ref().and_then(|l| l.personality().as_ref()) {
+        crate::process::personality::check(p)
+            .map_err(|e| Error::Other(format!("config.json: {e}")))?;
+    }
+    for w in crate::process::warnings(process) {
+        crate::logging::warn(&w);
+    }
     let seccomp = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(profile) => Some(
             crate::seccomp::Filter::compile(profile)

@@ -82,6 +82,6 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, Error> {
     }
     match wait_set {
         None => Ok(0),
-        Some(set) => super::run::wait_forwarding(pid, &set),
+        Some(set) => super::run::wait_forwarding(pid, &set, None),
     }
 }

@@ -17,6 +17,7 @@ mod run;
 mod start;
 mod state;
 mod status;
+mod tty_proxy;
 
 pub use create::{create, CreateOptions};
 pub use delete::delete;

@@ -63,7 +63,7 @@ fn setup(_ch: &Channel, ctx: &ExecContext) -> Result<Prepared, String> {
             .as_ref()
             .ok_or("process.terminal is true but no --console-socket was given")?;
         let size = ctx.process.console_size().map(|b| (b.height(), b.width()));
-        crate::console::setup(sock, size)?;
+        crate::console::setup(sock, size, false)?;
     }
     crate::process::apply_privileged(&ctx.process).map_err(|e| e.to_string())?;
     Prepared::new(&ctx.process, ctx.preserve_fds)

@@ -134,9 +134,12 @@ fn setup<'a>(ch: &Channel, ctx: &'a InitContext) -> Result<Ready<'a>, String> {
             .as_ref()
             .ok_or("process.terminal is true but no --console-socket was given")?;
         let size = process.console_size().map(|b| (b.height(), b.width()));
-        crate::console::setup(sock, size)?;
+        crate::console::setup(sock, size, true)?;
     }
     crate::process::apply_privileged(process).map_err(|e| e.to_string())?;
+    if let Some(p) = spec.linux().as_ref().and_then(|l| l.personality().as_ref()) {
+        crate::process::personality::apply(p).map_err(|e| e.to_string())?;
+    }
     let exec = exec::Prepared::new(process, ctx.preserve_fds)?;
 
     ch.send(&Msg::Ready)

@@ -12,7 +12,7 @@
 
 mod arch;
 mod bpf;
-mod features;
+pub mod features;
 mod install;
 mod notify;
 mod policy;

@@ -20,12 +20,30 @@ pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
 
 /// Parses config.json contents.
 pub fn parse(data: &[u8]) -> Result<Spec, SpecError> {
-    let de = &mut serde_json::Deserializer::from_slice(data);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let fail = |e: serde_path_to_error::Error<serde_json::Error>| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         SpecError::config(describe(&path, &inner))
-    })
+    };
+    if !needs_renames(data) {
+        let de = &mut serde_json::Deserializer::from_slice(data);
+        return serde_path_to_error::deserialize(de).map_err(fail);
+    }
+    // oci-spec 0.10 spells two scheduler flags differently from the spec:
+    // rewrite them first (only configs that use them pay for this).
+    let mut v: serde_json::Value = serde_json::from_slice(data)
+        .map_err(|e| SpecError::config(describe("", &e)))?;
+    if let Some(p) = v.get_mut("process") {
+        crate::process::scheduler::normalize_flag_names(p);
+    }
+    serde_path_to_error::deserialize(v).map_err(fail)
+}
+
+fn needs_renames(data: &[u8]) -> bool {
+    const NEEDLES: [&[u8]; 2] = [b"SCHED_FLAG_RESET_ON_FORK", b"SCHED_FLAG_DL_OVERRUN"];
+    NEEDLES
+        .iter()
+        .any(|n| data.windows(n.len()).any(|w| w == *n))
 }
 
 /// Words one serde error: `<path> "<value>" is unknown` for unknown enum
@@ -76,6 +94,15 @@ mod tests {
             e.to_string(),
             r#"config.json: linux.namespaces[1].type "pidd" is unknown"#
         );
+    }
+
+    #[test]
+    fn spec_scheduler_flag_names_load() {
+        let j = br#"{"ociVersion":"1.3.0","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":["sh"],
+            "scheduler":{"policy":"SCHED_OTHER","flags":["SCHED_FLAG_RESET_ON_FORK"]}}}"#;
+        let s = parse(j).unwrap();
+        let flags = s.process().as_ref().unwrap().scheduler().as_ref().unwrap().flags().clone();
+        assert_eq!(flags.unwrap().len(), 1);
     }
 
     #[test]

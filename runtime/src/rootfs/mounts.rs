@@ -1,0 +1,229 @@
+//! Performs the entries of `mounts`, each attached through a descriptor of
+//! its target resolved inside the rootfs.
+
+use super::options::{self, Bind, MountOptions};
+use super::{cgroup, copyup};
+use crate::sys::idmap;
+use crate::sys::mountapi::{self, AttrChange, FsParam};
+use crate::sys::procfs;
+use crate::sys::resolve;
+use oci_spec::runtime::{LinuxIdMapping, Mount};
+use rustix::fs::{FileType, OFlags};
+use rustix::io::Errno;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+/// Performs mount entry `index`; errors name the entry and its destination.
+pub fn mount_entry(
+    root: BorrowedFd<'_>,
+    index: usize,
+    m: &Mount,
+    cgroupns: bool,
+) -> Result<(), super::RootfsError> {
+    let dest = m.destination();
+    mount_entry_inner(root, m, cgroupns).map_err(|what| {
+        super::RootfsError(format!(
+            "mounts[{index}] (destination \"{}\"): {what}",
+            dest.display()
+        ))
+    })
+}
+
+fn mount_entry_inner(root: BorrowedFd<'_>, m: &Mount, cgroupns: bool) -> Result<(), String> {
+    let rel = resolve::clean_in_root(m.destination());
+    let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+    let typ = m.typ().as_deref().unwrap_or("");
+    if opts.remount {
+        return remount(root, &rel, &opts);
+    }
+    let bind = opts.bind.or((typ == "bind").then_some(Bind::Single));
+    if typ == "cgroup" && bind.is_none() {
+        return cgroup::mount(root, &rel, &opts, cgroupns);
+    }
+    let (tree, is_dir) = match bind {
+        Some(kind) => bind_source(m, kind == Bind::Recursive, &opts)?,
+        None => (new_filesystem(typ, m, &opts)?, true),
+    };
+    let target = if is_dir {
+        resolve::ensure_dir(root, &rel)
+    } else {
+        resolve::ensure_file(root, &rel)
+    }
+    .map_err(|e| format!("creating the mount target: {e}"))?;
+    if opts.tmpcopyup {
+        copyup::copy_dir(target.as_fd(), tree.as_fd()).map_err(|e| format!("tmpcopyup: {e}"))?;
+    }
+    mountapi::set_attr(tree.as_fd(), true, opts.rec_attrs.change(), None)
+        .map_err(|e| format!("setting recursive options: {e}"))?;
+    if let Some(recursive) = opts.idmap {
+        let userns = idmap_userns(m)?;
+        let change = AttrChange {
+            set: mountapi::MOUNT_ATTR_IDMAP,
+            ..AttrChange::default()
+        };
+        mountapi::set_attr(tree.as_fd(), recursive, change, Some(userns.as_fd()))
+            .map_err(|e| format!("idmapping the mount: {e}"))?;
+    }
+    mountapi::attach(tree.as_fd(), target.as_fd()).map_err(|e| format!("attaching: {e}"))?;
+    set_propagation(tree.as_fd(), &opts.propagation)
+}
+
+/// A detached clone of the bind source with the per-mount options applied.
+fn bind_source(m: &Mount, recursive: bool, opts: &MountOptions) -> Result<(OwnedFd, bool), String> {
+    let source = m.source().as_deref().ok_or("a bind mount needs a source")?;
+    let tree = mountapi::clone_tree(rustix::fs::CWD, source, recursive)
+        .map_err(|e| format!("opening bind source \"{}\": {e}", source.display()))?;
+    let st = rustix::fs::fstat(&tree).map_err(|e| format!("stat of bind source: {e}"))?;
+    mountapi::set_attr(tree.as_fd(), false, opts.attrs.change(), None)
+        .map_err(|e| format!("setting mount options: {e}"))?;
+    Ok((
+        tree,
+        FileType::from_raw_mode(st.st_mode) == FileType::Directory,
+    ))
+}
+
+/// A new, detached filesystem of type `typ` with the entry's options.
+fn new_filesystem(typ: &str, m: &Mount, opts: &MountOptions) -> Result<OwnedFd, String> {
+    if typ.is_empty() {
+        return Err("no type and no bind option".into());
+    }
+    let source = m.source().as_deref().and_then(Path::to_str);
+    let mut params: Vec<FsParam<'_>> = opts
+        .sb
+        .params(true)
+        .into_iter()
+        .map(FsParam::Flag)
+        .collect();
+    for option in &opts.data {
+        params.push(match options::split_data(option) {
+            (key, Some(value)) => FsParam::Value(key, value),
+            (key, None) => FsParam::Flag(key),
+        });
+    }
+    match mountapi::new_fs(typ, source, &params, opts.attrs.set) {
+        Ok(fd) => Ok(fd),
+        // Without its own network (or ipc) namespace a user namespace may not
+        // mount sysfs (or mqueue): bind the host's, as runc does.
+        Err(e) if e.errno == Errno::PERM && host_fallback(typ).is_some() => {
+            let (host, recursive) = host_fallback(typ).unwrap_or(("/sys", true));
+            let tree = mountapi::clone_tree(rustix::fs::CWD, Path::new(host), recursive)
+                .map_err(|e2| format!("{typ}: {e}; binding \"{host}\" instead: {e2}"))?;
+            let mut attrs = opts.attrs.change();
+            attrs.set |= mountapi::MOUNT_ATTR_NOSUID
+                | mountapi::MOUNT_ATTR_NODEV
+                | mountapi::MOUNT_ATTR_NOEXEC;
+            mountapi::set_attr(tree.as_fd(), recursive, attrs, None)
+                .map_err(|e| format!("setting options on \"{host}\": {e}"))?;
+            Ok(tree)
+        }
+        Err(e) => Err(format!("{typ}: {e}")),
+    }
+}
+
+/// The host mount that stands in for `typ` when a user namespace may not
+/// mount it afresh, and whether it is taken with its submounts.
+fn host_fallback(typ: &str) -> Option<(&'static str, bool)> {
+    match typ {
+        "sysfs" => Some(("/sys", true)),
+        "mqueue" => Some(("/dev/mqueue", false)),
+        _ => None,
+    }
+}
+
+/// `remount`: change the options of the mount already at the destination.
+fn remount(root: BorrowedFd<'_>, rel: &Path, opts: &MountOptions) -> Result<(), String> {
+    let target = resolve::open_in_root(root, rel, OFlags::PATH)
+        .map_err(|e| format!("opening the remount target: {e}"))?;
+    mountapi::set_attr(target.as_fd(), false, opts.attrs.change(), None)
+        .map_err(|e| format!("remount: {e}"))?;
+    mountapi::set_attr(target.as_fd(), true, opts.rec_attrs.change(), None)
+        .map_err(|e| format!("remount (recursive options): {e}"))?;
+    let mut params: Vec<FsParam<'_>> = opts
+        .sb
+        .params(false)
+        .into_iter()
+        .map(FsParam::Flag)
+        .collect();
+    for option in &opts.data {
+        params.push(match options::split_data(option) {
+            (key, Some(value)) => FsParam::Value(key, value),
+            (key, None) => FsParam::Flag(key),
+        });
+    }
+    if !params.is_empty() {
+        mountapi::reconfigure(target.as_fd(), &params).map_err(|e| format!("remount: {e}"))?;
+    }
+    set_propagation(target.as_fd(), &opts.propagation)
+}
+
+fn set_propagation(mount: BorrowedFd<'_>, changes: &[(u64, bool)]) -> Result<(), String> {
+    for &(propagation, recursive) in changes {
+        let change = AttrChange {
+            propagation,
+            ..AttrChange::default()
+        };
+        mountapi::set_attr(mount, recursive, change, None)
+            .map_err(|e| format!("setting propagation: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The user namespace an idmapped mount uses: one made from the entry's own
+/// maps, or the container's when the entry has none.
+fn idmap_userns(m: &Mount) -> Result<OwnedFd, String> {
+    match (m.uid_mappings(), m.gid_mappings()) {
+        (Some(uids), Some(gids)) => idmap::userns_with_maps(&map_lines(uids), &map_lines(gids))
+            .map_err(|e| format!("making the idmap user namespace: {e}")),
+        (None, None) => {
+            let ns_dir = procfs::open_proc("self/ns", OFlags::PATH | OFlags::DIRECTORY)
+                .map_err(|e| e.to_string())?;
+            rustix::fs::openat(
+                &ns_dir,
+                "user",
+                OFlags::RDONLY | OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .map_err(|e| format!("opening the container's user namespace: {e}"))
+        }
+        _ => Err("uidMappings and gidMappings must be given together".into()),
+    }
+}
+
+/// The `uid_map` text for `maps`: one "container host size" line each.
+pub fn map_lines(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::runtime::LinuxIdMappingBuilder;
+
+    #[test]
+    fn map_lines_writes_container_host_size() {
+        let maps = [
+            LinuxIdMappingBuilder::default()
+                .container_id(0u32)
+                .host_id(1000u32)
+                .size(1u32)
+                .build()
+                .unwrap(),
+            LinuxIdMappingBuilder::default()
+                .container_id(1u32)
+                .host_id(100000u32)
+                .size(65536u32)
+                .build()
+                .unwrap(),
+        ];
+        assert_eq!(map_lines(&maps), "0 1000 1\n1 100000 65536\n");
+    }
+
+    #[test]
+    fn only_sysfs_and_mqueue_fall_back_to_host_binds() {
+        assert_eq!(host_fallback("sysfs"), Some(("/sys", true)));
+        assert_eq!(host_fallback("mqueue"), Some(("/dev/mqueue", false)));
+        assert_eq!(host_fallback("proc"), None);
+    }
+}
