@@ -1,0 +1,192 @@
+//! Bad input is refused before anything touches the system: exit status 1,
+//! exactly one line on stderr naming the field or value, and no state dir,
+//! mount, cgroup or process left behind.
+
+use serde_json::json;
+use spec_tests::{
+    cgroups_mentioning, host_mounts_mentioning, processes_mentioning, unique_id, Bundle, Out,
+    Runtime,
+};
+
+/// Runs `create` (or, with a written config.json already in place, just
+/// `create`) and checks the refusal and that nothing was left.
+fn assert_refused(rt: &Runtime, id: &str, b: &Bundle, needle: &str, write_config: bool) -> Out {
+    if write_config {
+        b.write_config();
+    }
+    rt.track(id);
+    let mut c = rt.command();
+    c.arg("create").arg("--bundle").arg(b.path()).arg(id);
+    let out = rt.to_files(c, b);
+    assert_eq!(out.code, Some(1), "{out}");
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "want exactly one stderr line\n{out}");
+    assert!(
+        lines[0].contains(needle),
+        "stderr does not name {needle:?}\n{out}"
+    );
+    assert_nothing_left(rt, id, b);
+    out
+}
+
+fn assert_nothing_left(rt: &Runtime, id: &str, b: &Bundle) {
+    if !id.is_empty() && !id.contains('/') {
+        assert!(!rt.root().join(id).exists(), "state dir left for {id:?}");
+    }
+    let left: Vec<_> = std::fs::read_dir(rt.root())
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "--root not empty: {left:?}");
+    let bundle = b.path().to_string_lossy().into_owned();
+    assert_eq!(
+        host_mounts_mentioning(&bundle),
+        Vec::<String>::new(),
+        "host mounts left"
+    );
+    if !id.is_empty() {
+        assert_eq!(
+            processes_mentioning(id),
+            Vec::<u32>::new(),
+            "processes left"
+        );
+        assert!(
+            cgroups_mentioning(id).is_empty(),
+            "cgroups left: {:?}",
+            cgroups_mentioning(id)
+        );
+    }
+}
+
+#[test]
+fn malformed_json_is_refused() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&[]);
+    std::fs::write(
+        b.path().join("config.json"),
+        "{\"ociVersion\": \"1.0.2\", \"process\": {",
+    )
+    .expect("write");
+    assert_refused(&rt, &unique_id("badjson"), &b, "config.json", false);
+}
+
+#[test]
+fn unsupported_oci_version_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["ociVersion"] = "9.0.0".into();
+    assert_refused(&rt, &unique_id("ociver"), &b, "9.0.0", true);
+}
+
+#[test]
+fn missing_rootfs_is_refused() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&[]);
+    std::fs::remove_dir_all(b.rootfs()).expect("remove rootfs");
+    assert_refused(&rt, &unique_id("norootfs"), &b, "rootfs", true);
+}
+
+#[test]
+fn unknown_namespace_type_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("ns")
+        .push(json!({"type": "pidd"}));
+    assert_refused(&rt, &unique_id("badns"), &b, "pidd", true);
+}
+
+#[test]
+fn unknown_capability_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_FOO"]);
+    assert_refused(&rt, &unique_id("badcap"), &b, "CAP_FOO", true);
+}
+
+#[test]
+fn unknown_rlimit_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["process"]["rlimits"] = json!([{"type": "RLIMIT_FOO", "soft": 1, "hard": 1}]);
+    assert_refused(&rt, &unique_id("badrlimit"), &b, "RLIMIT_FOO", true);
+}
+
+#[test]
+fn bind_mount_with_a_missing_source_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    let missing = b.path().join("no-such-source");
+    b.add_mount(
+        json!({"destination": "/data", "type": "bind", "source": missing, "options": ["bind"]}),
+    );
+    assert_refused(&rt, &unique_id("nosrc"), &b, "no-such-source", true);
+}
+
+#[test]
+fn empty_id_is_refused() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&[]);
+    assert_refused(&rt, "", &b, "id", true);
+}
+
+#[test]
+fn id_with_a_slash_is_refused() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&[]);
+    let id = format!("{}/x", unique_id("slash"));
+    assert_refused(&rt, &id, &b, &id, true);
+}
+
+#[test]
+fn id_dot_dot_is_refused() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&[]);
+    assert_refused(&rt, "..", &b, "..", true);
+    let parent = rt.root().parent().expect("root has a parent");
+    assert!(
+        !parent.join("state.json").exists(),
+        "state written above --root"
+    );
+}
+
+#[test]
+fn duplicate_id_is_refused_and_the_first_container_is_intact() {
+    let rt = Runtime::new();
+    let first = Bundle::checker(&["sleep"]);
+    let id = unique_id("dup");
+    rt.create(&id, &first, &[]).ok();
+    let pid = rt.state(&id).expect("state")["pid"].clone();
+    let second = Bundle::checker(&["sleep"]);
+    second.write_config();
+    let mut c = rt.command();
+    c.arg("create").arg("--bundle").arg(second.path()).arg(&id);
+    let out = rt.to_files(c, &second);
+    assert_eq!(out.code, Some(1), "{out}");
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(lines[0].contains(&id), "{out}");
+    let st = rt.state(&id).expect("first container still known");
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["pid"], pid);
+    let b = std::fs::canonicalize(first.path()).expect("canonical");
+    assert_eq!(st["bundle"], b.to_string_lossy().as_ref());
+}
+
+#[test]
+fn kill_with_an_unknown_signal_is_refused_and_the_container_keeps_running() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("badsig");
+    rt.create(&id, &b, &[]).ok();
+    rt.exec(&["start", &id]).ok();
+    let out = rt.exec(&["kill", &id, "SIGFOO"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(
+        lines[0].contains("SIGFOO") || lines[0].contains("FOO"),
+        "{out}"
+    );
+    assert_eq!(rt.status(&id).as_deref(), Some("running"));
+}

@@ -1,0 +1,158 @@
+//! process.terminal with --console-socket, process.consoleSize, /dev/console.
+
+use serde_json::{json, Value};
+use spec_tests::report::device;
+use spec_tests::{unique_id, Bundle, Out, Runtime, TempDir};
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::io::AsRawFd;
+use std::os::unix::net::UnixListener;
+
+/// Receives one fd sent with SCM_RIGHTS on `stream`.
+fn receive_fd(stream: &std::os::unix::net::UnixStream) -> std::io::Result<OwnedFd> {
+    let mut data = [0u8; 4096];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    let mut control = [0u64; 8];
+    // SAFETY: msghdr is plain old data; zeroed is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: msg points at live buffers (iov, control) sized as declared.
+    let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: msg was filled by recvmsg; CMSG_FIRSTHDR reads within msg_control.
+    let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    // SAFETY: cmsg is null-checked first; the header lies inside `control`.
+    if cmsg.is_null() || unsafe { (*cmsg).cmsg_type } != libc::SCM_RIGHTS {
+        return Err(std::io::Error::other(
+            "no SCM_RIGHTS message on the console socket",
+        ));
+    }
+    // SAFETY: an SCM_RIGHTS payload holds at least one int fd; read_unaligned
+    // copes with the data's alignment.
+    let fd = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::c_int) };
+    // SAFETY: the kernel just installed fd in our table; we own it now.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Creates and starts `bundle` with a terminal via --console-socket; returns
+/// the output of `create` and everything the container wrote to the pty.
+fn run_on_console(rt: &Runtime, b: &mut Bundle) -> (Out, String) {
+    b.config["process"]["terminal"] = true.into();
+    let sock_dir = TempDir::new("consock");
+    let sock = sock_dir.path().join("console.sock");
+    let listener = UnixListener::bind(&sock).expect("bind console socket");
+    let reader = std::thread::spawn(move || -> String {
+        let Ok((stream, _)) = listener.accept() else {
+            return String::new();
+        };
+        let Ok(master) = receive_fd(&stream) else {
+            return String::new();
+        };
+        let mut f = std::fs::File::from(master);
+        let mut buf = Vec::new();
+        // Reads until the slave side closes (EIO).
+        let mut chunk = [0u8; 4096];
+        loop {
+            match f.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    // create + start, the way managers use a console socket.
+    let id = unique_id("tty");
+    let out = rt.create(&id, b, &["--console-socket", &sock.to_string_lossy()]);
+    if out.code == Some(0) {
+        rt.exec(&["start", &id]).ok();
+    } else {
+        // Unblock the accept so the reader thread ends.
+        let _ = std::os::unix::net::UnixStream::connect(&sock);
+    }
+    let text = reader.join().expect("console reader");
+    (out, text)
+}
+
+fn console_json(out: &Out, text: &str) -> Value {
+    let line = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON on the console: {text:?}\n{out}"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+#[test]
+fn terminal_process_has_a_pty_on_its_stdio() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    let (out, text) = run_on_console(&rt, &mut b);
+    out.ok();
+    let r = console_json(&out, &text);
+    assert_eq!(
+        r["tty"]["isatty"],
+        json!([true, true, true]),
+        "{}",
+        r["tty"]
+    );
+    assert!(
+        r["tty"]["stdin"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("/dev/pts/")),
+        "{}",
+        r["tty"]
+    );
+}
+
+#[test]
+fn terminal_process_is_a_session_leader_with_the_pty_as_controlling_terminal() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    let (out, text) = run_on_console(&rt, &mut b);
+    out.ok();
+    let r = console_json(&out, &text);
+    assert_eq!(r["tty"]["sid"], r["pid"], "{}", r["tty"]);
+    assert_eq!(r["tty"]["foreground_pgrp"], r["pid"], "{}", r["tty"]);
+}
+
+#[test]
+fn console_size_is_applied() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["process"]["consoleSize"] = json!({"height": 40, "width": 100});
+    let (out, text) = run_on_console(&rt, &mut b);
+    out.ok();
+    let r = console_json(&out, &text);
+    assert_eq!(r["tty"]["size"], json!({"rows": 40, "cols": 100}));
+}
+
+#[test]
+fn dev_console_is_the_pty() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    let (out, text) = run_on_console(&rt, &mut b);
+    out.ok();
+    let r = console_json(&out, &text);
+    let c = device(&r, "/dev/console").expect("/dev/console");
+    assert_eq!(c["type"], "c", "{c}");
+    assert_eq!(c["major"], 136, "{c}");
+}
+
+#[test]
+fn create_with_terminal_and_no_console_socket_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&["sleep"]);
+    b.config["process"]["terminal"] = true.into();
+    let id = unique_id("nosock");
+    let out = rt.create(&id, &b, &[]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(rt.state(&id).is_none(), "container created");
+}

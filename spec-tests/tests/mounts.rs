@@ -1,0 +1,202 @@
+//! root.path/readonly, mounts (types, options, binds, creation of
+//! destinations), linux.maskedPaths, linux.readonlyPaths,
+//! linux.rootfsPropagation.
+
+use serde_json::json;
+use spec_tests::report::{mount, mount_has_option};
+use spec_tests::{unique_id, Bundle, Runtime, TempDir};
+
+#[test]
+fn default_mounts_have_their_types() {
+    let rt = Runtime::new();
+    let r = rt.report(&Bundle::checker(&[]));
+    for (target, fstype) in [
+        ("/proc", "proc"),
+        ("/dev", "tmpfs"),
+        ("/dev/pts", "devpts"),
+        ("/dev/shm", "tmpfs"),
+        ("/dev/mqueue", "mqueue"),
+        ("/sys", "sysfs"),
+    ] {
+        let m = mount(&r, target).unwrap_or_else(|| panic!("no mount at {target}"));
+        assert_eq!(m["fstype"], fstype, "{target}");
+    }
+}
+
+#[test]
+fn mount_options_are_applied() {
+    let rt = Runtime::new();
+    let r = rt.report(&Bundle::checker(&[]));
+    for opt in ["nosuid", "noexec", "nodev"] {
+        assert!(
+            mount_has_option(&r, "/dev/shm", opt),
+            "/dev/shm lacks {opt}"
+        );
+    }
+    assert!(mount_has_option(&r, "/sys", "ro"), "/sys is not ro");
+    assert!(
+        mount_has_option(&r, "/dev/shm", "size=65536k"),
+        "/dev/shm size"
+    );
+    assert!(
+        mount_has_option(&r, "/dev/pts", "ptmxmode=666"),
+        "/dev/pts ptmxmode"
+    );
+}
+
+#[test]
+fn readonly_root_is_mounted_read_only() {
+    let rt = Runtime::new();
+    let r = rt.report(&Bundle::checker(&[]));
+    assert!(mount_has_option(&r, "/", "ro"), "/ is not ro");
+    let out = rt.run(
+        &unique_id("rofs"),
+        &Bundle::checker(&["write", "/newfile"]),
+        &[],
+    );
+    assert_eq!(out.json()["errno"], libc::EROFS, "{out}");
+}
+
+#[test]
+fn writable_root_accepts_writes_that_land_in_the_rootfs() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&["write", "/newfile", "content-1"]);
+    b.writable();
+    rt.run(&unique_id("rwfs"), &b, &[]).ok();
+    let text = std::fs::read_to_string(b.rootfs().join("newfile")).expect("file in rootfs");
+    assert_eq!(text, "content-1");
+}
+
+#[test]
+fn root_is_the_bundle_rootfs() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["ls", "/"]);
+    std::fs::write(b.rootfs().join("marker-root"), "x").expect("marker");
+    let out = rt.run(&unique_id("rootls"), &b, &[]);
+    out.ok();
+    let names = spec_tests::report::strings(&out.json()["value"]);
+    assert!(names.contains(&"marker-root".to_string()), "{names:?}");
+    assert!(names.contains(&"checker".to_string()), "{names:?}");
+}
+
+#[test]
+fn bind_mount_shows_host_files() {
+    let rt = Runtime::new();
+    let host = TempDir::new("bindsrc");
+    std::fs::write(host.path().join("hello"), "from host").expect("write");
+    let mut b = Bundle::checker(&["read", "/data/hello"]);
+    b.add_mount(json!({"destination": "/data", "type": "bind",
+        "source": host.path(), "options": ["bind"]}));
+    let out = rt.run(&unique_id("bind"), &b, &[]);
+    out.ok();
+    assert_eq!(out.json()["value"], "from host");
+}
+
+#[test]
+fn read_only_bind_mount_rejects_writes() {
+    let rt = Runtime::new();
+    let host = TempDir::new("bindro");
+    let mut b = Bundle::checker(&["write", "/data/new"]);
+    b.add_mount(json!({"destination": "/data", "type": "bind",
+        "source": host.path(), "options": ["rbind", "ro"]}));
+    let out = rt.run(&unique_id("bindro"), &b, &[]);
+    assert_eq!(out.json()["errno"], libc::EROFS, "{out}");
+    assert!(!host.path().join("new").exists());
+}
+
+#[test]
+fn read_write_bind_mount_writes_reach_the_host() {
+    let rt = Runtime::new();
+    let host = TempDir::new("bindrw");
+    let mut b = Bundle::checker(&["write", "/data/new", "written"]);
+    b.add_mount(json!({"destination": "/data", "type": "bind",
+        "source": host.path(), "options": ["rbind", "rw"]}));
+    rt.run(&unique_id("bindrw"), &b, &[]).ok();
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("new"))
+            .ok()
+            .as_deref(),
+        Some("written")
+    );
+}
+
+#[test]
+fn file_bind_mount_creates_its_destination_file() {
+    let rt = Runtime::new();
+    let host = TempDir::new("bindfile");
+    let src = host.path().join("conf");
+    std::fs::write(&src, "file content").expect("write");
+    let mut b = Bundle::checker(&["read", "/etc/deep/new.conf"]);
+    b.add_mount(json!({"destination": "/etc/deep/new.conf", "type": "bind",
+        "source": src, "options": ["bind", "ro"]}));
+    let out = rt.run(&unique_id("bindfile"), &b, &[]);
+    out.ok();
+    assert_eq!(out.json()["value"], "file content");
+}
+
+#[test]
+fn missing_mount_destination_directories_are_created() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.add_mount(
+        json!({"destination": "/a/b/c", "type": "tmpfs", "source": "tmpfs",
+        "options": ["size=1m", "mode=700"]}),
+    );
+    let r = rt.report(&b);
+    let m = mount(&r, "/a/b/c").expect("tmpfs at /a/b/c");
+    assert_eq!(m["fstype"], "tmpfs");
+    assert!(mount_has_option(&r, "/a/b/c", "size=1024k"), "{m}");
+    assert!(mount_has_option(&r, "/a/b/c", "mode=700"), "{m}");
+}
+
+#[test]
+fn masked_paths_are_unreadable() {
+    let rt = Runtime::new();
+    let out = rt.run(
+        &unique_id("maskfile"),
+        &Bundle::checker(&["read", "/proc/kcore"]),
+        &[],
+    );
+    let v = out.json();
+    // Masked by /dev/null: reads as empty, or denied.
+    assert!(v["ok"] == false || v["value"] == "", "{out}");
+    let out = rt.run(
+        &unique_id("maskdir"),
+        &Bundle::checker(&["ls", "/sys/firmware"]),
+        &[],
+    );
+    let v = out.json();
+    assert!(v["ok"] == false || v["value"] == json!([]), "{out}");
+}
+
+#[test]
+fn readonly_paths_reject_writes() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&["write", "/proc/sys/kernel/hostname", "changed"]);
+    b.config["process"]["capabilities"]["bounding"] = json!(["CAP_SYS_ADMIN"]);
+    b.config["process"]["capabilities"]["effective"] = json!(["CAP_SYS_ADMIN"]);
+    b.config["process"]["capabilities"]["permitted"] = json!(["CAP_SYS_ADMIN"]);
+    let out = rt.run(&unique_id("ropath"), &b, &[]);
+    assert_eq!(out.json()["errno"], libc::EROFS, "{out}");
+}
+
+#[test]
+fn rootfs_propagation_private_makes_root_private() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["linux"]["rootfsPropagation"] = "private".into();
+    let r = rt.report(&b);
+    let root = mount(&r, "/").expect("root mount");
+    assert_eq!(root["propagation"], json!([]), "{root}");
+}
+
+#[test]
+fn rootfs_propagation_shared_makes_root_shared() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["linux"]["rootfsPropagation"] = "shared".into();
+    let r = rt.report(&b);
+    let root = mount(&r, "/").expect("root mount");
+    let prop = spec_tests::report::strings(&root["propagation"]);
+    assert!(prop.iter().any(|p| p.starts_with("shared:")), "{root}");
+}

@@ -1,0 +1,365 @@
+//! One test per known container-escape attack. Each builds the hostile
+//! bundle or rootfs, runs the runtime on it, and checks what an attacker
+//! would have gained: the host runtime binary, a canary on the host, or a
+//! host mount. A refusal to run is always an acceptable outcome.
+
+use serde_json::json;
+use spec_tests::{
+    fnv1a, host_mounts_mentioning, read_text, runtime_bin, snapshot, unique_id, Bundle, Out,
+    Runtime, TempDir,
+};
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::Path;
+
+fn runtime_hash() -> u64 {
+    fnv1a(&std::fs::read(runtime_bin()).expect("read runtime binary"))
+}
+
+/// A host directory holding a canary file, to detect writes through symlinks.
+fn canary_dir() -> TempDir {
+    let d = TempDir::new("canary");
+    std::fs::write(d.path().join("canary"), "HOST-CANARY").expect("write canary");
+    d
+}
+
+fn assert_untouched(dir: &Path, before: &[String]) {
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "host directory {} changed",
+        dir.display()
+    );
+    let mounts = host_mounts_mentioning(&dir.to_string_lossy());
+    assert!(mounts.is_empty(), "host mounts appeared: {mounts:?}");
+}
+
+/// Replaces `rel` in the rootfs by a symlink to `target`.
+fn plant_symlink(b: &Bundle, rel: &str, target: &str) {
+    let p = b.rootfs().join(rel);
+    if p.is_dir() && !p.is_symlink() {
+        std::fs::remove_dir_all(&p).expect("remove dir");
+    } else {
+        let _ = std::fs::remove_file(&p);
+    }
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir parent");
+    }
+    symlink(target, &p).expect("plant symlink");
+}
+
+/// Runs the bundle; returns the output if the runtime ran the process.
+fn run_maybe(rt: &Runtime, tag: &str, b: &Bundle) -> Option<Out> {
+    let out = rt.run(&unique_id(tag), b, &[]);
+    let ran = out.stdout.lines().any(|l| l.starts_with('{'));
+    if !ran {
+        eprintln!(
+            "{tag}: the runtime refused the bundle: {}",
+            out.stderr.trim()
+        );
+    }
+    ran.then_some(out)
+}
+
+#[test]
+fn cve_2019_5736_created_init_exe_is_not_writable_from_its_pid_namespace() {
+    let before = runtime_hash();
+    let rt = Runtime::new();
+    let victim = Bundle::checker(&["sleep"]);
+    let id = unique_id("exevictim");
+    rt.create(&id, &victim, &[]).ok();
+    let pid = rt.state(&id).expect("state")["pid"].as_i64().expect("pid");
+    let mut attacker = Bundle::checker(&["open-exe", "1"]);
+    attacker.join_namespace("pid", &format!("/proc/{pid}/ns/pid"));
+    let out = rt.run(&unique_id("exeattacker"), &attacker, &[]);
+    out.ok();
+    let v = out.json();
+    assert_eq!(v["any_writable"], false, "{v}");
+    assert_eq!(runtime_hash(), before, "the runtime binary changed");
+}
+
+#[test]
+fn cve_2019_5736_shebang_proc_self_exe_entrypoint_cannot_overwrite_the_runtime() {
+    let before = runtime_hash();
+    let rt = Runtime::new();
+    // The watcher grabs an O_PATH fd on every new process's exe in the shared
+    // pid namespace, then tries to reopen each for writing.
+    let watcher = Bundle::checker(&["exe-watch", "/stop"]);
+    let wid = unique_id("exewatch");
+    rt.create(&wid, &watcher, &[]).ok();
+    rt.exec(&["start", &wid]).ok();
+    let pid = rt.state(&wid).expect("state")["pid"].as_i64().expect("pid");
+    let mut entry = Bundle::with_args(&["/entry"]);
+    std::fs::write(entry.rootfs().join("entry"), "#!/proc/self/exe\n").expect("write entry");
+    std::fs::set_permissions(
+        entry.rootfs().join("entry"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod entry");
+    entry.join_namespace("pid", &format!("/proc/{pid}/ns/pid"));
+    let _ = rt.run(&unique_id("shebang"), &entry, &[]);
+    std::fs::write(watcher.rootfs().join("stop"), "").expect("stop watcher");
+    rt.wait_stopped(&wid);
+    let report = read_text(&watcher.stdout_path());
+    let v: serde_json::Value =
+        serde_json::from_str(report.trim()).unwrap_or_else(|e| panic!("{e}: {report:?}"));
+    assert_eq!(v["any_writable"], false, "{v}");
+    assert_eq!(runtime_hash(), before, "the runtime binary changed");
+}
+
+#[test]
+fn cve_2024_21626_no_descriptors_leak_into_the_container() {
+    let rt = Runtime::new();
+    let r = rt.report(&Bundle::checker(&[]));
+    assert_eq!(spec_tests::report::fds(&r), [0, 1, 2], "{}", r["fds"]);
+}
+
+#[test]
+fn cve_2024_21626_preserve_fds_passes_exactly_the_extra_descriptors() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let rt = Runtime::new();
+    let b = Bundle::checker(&[]);
+    let f3 = std::fs::File::create(b.path().join("extra3")).expect("extra3");
+    let f4 = std::fs::File::create(b.path().join("extra4")).expect("extra4");
+    let (r3, r4) = (f3.as_raw_fd(), f4.as_raw_fd());
+    let id = unique_id("preserve");
+    b.write_config();
+    rt.track(&id);
+    let mut c = rt.command();
+    c.args(["run", "--preserve-fds", "2", "--bundle"])
+        .arg(b.path())
+        .arg(&id);
+    // SAFETY: only fcntl, dup2 and close, which are async-signal-safe, run
+    // between fork and exec. Moving both fds high first avoids clobbering
+    // one with the other, and dup2 onto 3 and 4 clears close-on-exec.
+    unsafe {
+        c.pre_exec(move || {
+            let a = libc::fcntl(r3, libc::F_DUPFD_CLOEXEC, 100);
+            let b = libc::fcntl(r4, libc::F_DUPFD_CLOEXEC, 100);
+            if a < 0 || b < 0 || libc::dup2(a, 3) < 0 || libc::dup2(b, 4) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(a);
+            libc::close(b);
+            Ok(())
+        });
+    }
+    let out = rt.capture(c);
+    out.ok();
+    let r = out.json();
+    assert_eq!(spec_tests::report::fds(&r), [0, 1, 2, 3, 4], "{}", r["fds"]);
+    let targets: Vec<String> = r["fds"]
+        .as_array()
+        .expect("fds")
+        .iter()
+        .filter_map(|f| f["target"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        targets[3].ends_with("/extra3") && targets[4].ends_with("/extra4"),
+        "{targets:?}"
+    );
+}
+
+#[test]
+fn cve_2024_21626_cwd_through_proc_self_fd_stays_inside_the_root() {
+    let rt = Runtime::new();
+    for n in 3..10 {
+        let mut b = Bundle::checker(&["cwd-escape"]);
+        b.config["process"]["cwd"] = format!("/proc/self/fd/{n}").into();
+        let Some(out) = run_maybe(&rt, "cwdfd", &b) else {
+            continue;
+        };
+        let v = out.json();
+        assert_eq!(v["reaches_root"], true, "cwd fd {n} escaped: {v}");
+        assert!(v["getcwd"].is_string(), "cwd fd {n} is unreachable: {v}");
+        assert_eq!(
+            v["sees_etc_os_release_above"], false,
+            "cwd fd {n} sees the host: {v}"
+        );
+    }
+}
+
+#[test]
+fn cve_2021_30465_mount_destination_through_absolute_symlink_stays_in_rootfs() {
+    let canary = canary_dir();
+    let before = snapshot(canary.path());
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    plant_symlink(&b, "evil", &canary.path().to_string_lossy());
+    b.add_mount(json!({"destination": "/evil/sub", "type": "tmpfs", "source": "tmpfs"}));
+    let _ = run_maybe(&rt, "absmnt", &b);
+    assert_untouched(canary.path(), &before);
+}
+
+#[test]
+fn cve_2021_30465_mount_destination_through_dotdot_symlink_stays_in_rootfs() {
+    let canary = canary_dir();
+    let before = snapshot(canary.path());
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    let target = format!("../../../../../../../../../..{}", canary.path().display());
+    plant_symlink(&b, "evil", &target);
+    b.add_mount(json!({"destination": "/evil/sub", "type": "tmpfs", "source": "tmpfs"}));
+    let _ = run_maybe(&rt, "dotdotmnt", &b);
+    assert_untouched(canary.path(), &before);
+}
+
+#[test]
+fn etc_symlink_to_root_does_not_create_host_files() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    plant_symlink(&b, "etc", "/");
+    let name = unique_id("etcescape");
+    let host_path = Path::new("/").join(&name);
+    assert!(!host_path.exists());
+    let src = b.path().join("hosts-src");
+    std::fs::write(&src, "127.0.0.1 localhost\n").expect("write");
+    b.add_mount(
+        json!({"destination": format!("/etc/{name}"), "type": "bind",
+        "source": src, "options": ["bind", "ro"]}),
+    );
+    let _ = run_maybe(&rt, "etcroot", &b);
+    let escaped = host_path.exists();
+    let _ = std::fs::remove_file(&host_path);
+    let _ = std::fs::remove_dir(&host_path);
+    assert!(!escaped, "{} was created on the host", host_path.display());
+}
+
+#[test]
+fn cve_2025_31133_dev_null_symlink_to_a_host_file_is_not_used() {
+    let canary = canary_dir();
+    let before = snapshot(canary.path());
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&["read", "/proc/kcore"]);
+    b.writable();
+    // Keep the rootfs's own /dev so the planted /dev/null is what the runtime finds.
+    b.config["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .retain(|m| m["destination"] != "/dev");
+    plant_symlink(
+        &b,
+        "dev/null",
+        &canary.path().join("canary").to_string_lossy(),
+    );
+    if let Some(out) = run_maybe(&rt, "devnullhost", &b) {
+        assert!(
+            !out.stdout.contains("HOST-CANARY"),
+            "masked path shows the host file\n{out}"
+        );
+    }
+    assert_untouched(canary.path(), &before);
+}
+
+#[test]
+fn cve_2025_31133_dev_null_symlink_to_procfs_does_not_unmask() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&["read", "/proc/kcore"]);
+    b.writable();
+    b.config["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .retain(|m| m["destination"] != "/dev");
+    plant_symlink(&b, "dev/null", "/proc/sys/kernel/core_pattern");
+    let core_pattern =
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("core_pattern");
+    if let Some(out) = run_maybe(&rt, "devnullproc", &b) {
+        let v = out.json();
+        assert!(
+            v["ok"] == false || v["value"] == "",
+            "masked /proc/kcore is not masked (core_pattern is {core_pattern:?})\n{out}"
+        );
+    }
+}
+
+#[test]
+fn cve_2025_52565_masked_path_through_symlink_does_not_reach_host() {
+    let canary = canary_dir();
+    let before = snapshot(canary.path());
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    plant_symlink(&b, "evil", &canary.path().to_string_lossy());
+    b.config["linux"]["maskedPaths"] = json!(["/evil/masked-file", "/evil/canary"]);
+    let _ = run_maybe(&rt, "maskln", &b);
+    assert_untouched(canary.path(), &before);
+}
+
+#[test]
+fn readonly_path_through_symlink_does_not_reach_host() {
+    let canary = canary_dir();
+    let before = snapshot(canary.path());
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    plant_symlink(&b, "evil", &canary.path().to_string_lossy());
+    b.config["linux"]["readonlyPaths"] = json!(["/evil/ro-dir", "/evil/canary"]);
+    let _ = run_maybe(&rt, "roln", &b);
+    assert_untouched(canary.path(), &before);
+}
+
+#[test]
+fn cve_2019_16884_proc_as_a_symlink_to_a_host_dir_is_not_followed() {
+    let canary = canary_dir();
+    let before = snapshot(canary.path());
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    plant_symlink(&b, "proc", &canary.path().to_string_lossy());
+    b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_unprivileged_port_start": "80"});
+    if let Some(out) = run_maybe(&rt, "procln", &b) {
+        let r = out.json();
+        let m = spec_tests::report::mount(&r, "/proc").expect("a /proc mount");
+        assert_eq!(m["fstype"], "proc", "{m}");
+    }
+    assert_untouched(canary.path(), &before);
+}
+
+#[test]
+fn cve_2025_52881_sysctl_is_not_written_into_a_fake_proc() {
+    let fake = TempDir::new("fakeproc");
+    let file = fake.path().join("sys/net/ipv4/ip_unprivileged_port_start");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&file, "FAKE").expect("write fake sysctl");
+    let before = snapshot(fake.path());
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    // /proc is a bind of a plain directory instead of procfs.
+    b.config["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .retain(|m| m["destination"] != "/proc");
+    b.add_mount(
+        json!({"destination": "/proc", "type": "bind", "source": fake.path(),
+        "options": ["rbind", "rw"]}),
+    );
+    b.config["linux"]["maskedPaths"] = json!([]);
+    b.config["linux"]["readonlyPaths"] = json!([]);
+    b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_unprivileged_port_start": "80"});
+    let _ = run_maybe(&rt, "fakeproc", &b);
+    assert_eq!(
+        snapshot(fake.path()),
+        before,
+        "a sysctl was written into a plain file"
+    );
+}
+
+#[test]
+fn cve_2025_52881_sysctl_is_not_written_through_a_bind_over_proc_sys() {
+    let fake = TempDir::new("fakesys");
+    let file = fake.path().join("net/ipv4/ip_unprivileged_port_start");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&file, "FAKE").expect("write fake sysctl");
+    let before = snapshot(fake.path());
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.add_mount(
+        json!({"destination": "/proc/sys", "type": "bind", "source": fake.path(),
+        "options": ["rbind", "rw"]}),
+    );
+    b.config["linux"]["readonlyPaths"] = json!([]);
+    b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_unprivileged_port_start": "80"});
+    let _ = run_maybe(&rt, "fakesys", &b);
+    assert_eq!(
+        snapshot(fake.path()),
+        before,
+        "a sysctl was written into a plain file"
+    );
+}
