@@ -195,14 +195,16 @@ fn new_v1_cpuset_cgroups_inherit_cpus_and_mems() {
 #[test]
 fn failed_create_leaves_nothing_behind() {
     let t = TestCgroup::new("fail");
-    // A nested path whose leaf cannot be created: an existing file in the way.
+    // The last directory cannot be created: an existing file is in the way.
     let mut bad = t.cg.clone();
-    let last = bad.v1.last_mut().unwrap();
-    let blocker = last.path.parent().unwrap().join("cgroup.procs");
-    last.path = blocker.join("x");
+    let last = match bad.unified.as_mut() {
+        Some(u) => &mut u.path,
+        None => &mut bad.v1.last_mut().unwrap().path,
+    };
+    *last = last.parent().unwrap().join("cgroup.procs").join("x");
     assert!(bad.create(None).is_err());
-    for d in &t.cg.v1 {
-        assert!(!d.path.exists(), "{} left behind", d.path.display());
+    for dir in t.cg.dirs() {
+        assert!(!dir.exists(), "{} left behind", dir.display());
     }
 }
 
@@ -565,5 +567,67 @@ fn destroy_right_after_kill_all_succeeds_with_orphans_unreaped() {
     t.cg.destroy().unwrap();
     for dir in t.cg.dirs() {
         assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+}
+
+fn unified_only() -> bool {
+    detect::Hierarchies::from_host().unwrap().mode() == Mode::Unified
+}
+
+#[test]
+fn v2_settings_are_written_and_update_changes_them() {
+    if !unified_only() {
+        return; // runs in the cgroup v2 VM (hack/cgroup2-vm.sh)
+    }
+    let mut t = TestCgroup::new("v2update");
+    t.cg.create(Some(&resources(
+        r#"{"cpu": {"shares": 1024, "quota": 50000, "period": 100000}, "memory": {"limit": 67108864},
+            "pids": {"limit": 20}, "unified": {"memory.high": "50331648"}}"#,
+    )))
+    .unwrap();
+    let dir = t.cg.unified.clone().unwrap().path;
+    let read = |f: &str| fs::read(&dir, f).unwrap().trim().to_string();
+    assert_eq!(read("cpu.weight"), "39");
+    assert_eq!(read("cpu.max"), "50000 100000");
+    assert_eq!(read("memory.max"), "67108864");
+    assert_eq!(read("memory.high"), "50331648");
+    assert_eq!(read("pids.max"), "20");
+    t.spawn(&["/bin/sleep", "100"]);
+    t.cg.update(&resources(
+        r#"{"cpu": {"quota": -1}, "pids": {"limit": 0}}"#,
+    ))
+    .unwrap();
+    assert_eq!(read("cpu.max"), "max 100000");
+    assert_eq!(read("pids.max"), "max");
+    let stats = t.cg.stats().unwrap();
+    assert_eq!(stats["memory"]["usage"]["limit"], 67108864);
+    assert_eq!(stats["pids"]["current"], 1);
+}
+
+#[test]
+fn v2_refuses_v1_only_settings_naming_the_field() {
+    if !unified_only() {
+        return; // runs in the cgroup v2 VM (hack/cgroup2-vm.sh)
+    }
+    for (json, want) in [
+        (
+            r#"{"memory": {"limit": 67108864, "kernel": 1048576}}"#,
+            "linux.resources.memory.kernel: cgroup v2 has no",
+        ),
+        (
+            r#"{"network": {"classID": 1}}"#,
+            "linux.resources.network.classID: cgroup v2 has no net_cls",
+        ),
+        (
+            r#"{"blockIO": {"leafWeight": 100}}"#,
+            "linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight",
+        ),
+    ] {
+        let t = TestCgroup::new("v2refuse");
+        let e = t.cg.create(Some(&resources(json))).unwrap_err();
+        assert!(e.0.starts_with(want), "{json}: {e}");
+        for dir in t.cg.dirs() {
+            assert!(!dir.exists(), "{json}: {} left behind", dir.display());
+        }
     }
 }

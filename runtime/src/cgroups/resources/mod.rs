@@ -157,6 +157,7 @@ pub fn apply(cg: &Cgroup, r: &LinuxResources) -> Result<(), CgroupError> {
             let writes = plan_v2(r)?;
             for c in controllers_in(&writes) {
                 let group: Vec<&Write> = writes.iter().filter(|w| w.controller == c).collect();
+                refused(&group)?;
                 v2::controllers::require(dir, c, &group[0].field)?;
                 run(&dir.path, &group)?;
             }
@@ -191,6 +192,7 @@ pub fn apply(cg: &Cgroup, r: &LinuxResources) -> Result<(), CgroupError> {
                     .flatten()
                     .filter(|w| w.controller == name)
                     .collect();
+                refused(&v2w)?;
                 if let Some(first) = v2w.first() {
                     v2::controllers::require(u, name, &first.field)?;
                 }
@@ -208,6 +210,16 @@ fn unified_dir<'a>(cg: &'a Cgroup, field: &str) -> Result<&'a super::UnifiedDir,
     cg.unified
         .as_ref()
         .ok_or_else(|| CgroupError(format!("{field}: the cgroup has no cgroup v2 directory")))
+}
+
+/// The first setting of the group this cgroup version cannot take.
+fn refused(group: &[&Write]) -> Result<(), CgroupError> {
+    for w in group {
+        if let Op::Refuse(why) = &w.op {
+            return Err(CgroupError(format!("{}: {why}", w.field)));
+        }
+    }
+    Ok(())
 }
 
 /// Runs one controller's writes in `dir`.
