@@ -88,13 +88,19 @@ impl Cgroup {
     }
 
     /// Whether the cgroup is (being) frozen, i.e. the container is paused.
+    /// A cgroup that no longer exists is not frozen.
     pub fn is_frozen(&self) -> Result<bool, CgroupError> {
-        match freezer(self)? {
-            Freezer::V1(dir) => {
-                let state = fs::read_named(dir, "freezer.state")?;
-                Ok(matches!(state.trim(), "FROZEN" | "FREEZING"))
-            }
-            Freezer::V2(dir) => Ok(fs::read_named(dir, "cgroup.freeze")?.trim() == "1"),
+        let (dir, file, frozen): (&Path, &str, &[&str]) = match freezer(self)? {
+            Freezer::V1(dir) => (dir, "freezer.state", &["FROZEN", "FREEZING"]),
+            Freezer::V2(dir) => (dir, "cgroup.freeze", &["1"]),
+        };
+        match fs::read(dir, file) {
+            Ok(state) => Ok(frozen.contains(&state.trim())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(CgroupError(format!(
+                "reading {}: {e}",
+                dir.join(file).display()
+            ))),
         }
     }
 

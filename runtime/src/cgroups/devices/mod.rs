@@ -5,7 +5,9 @@ pub mod bpf;
 pub mod program;
 pub mod v1;
 
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+use oci_spec::runtime::{
+    LinuxDevice, LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType, LinuxResources,
+};
 
 use super::{Cgroup, CgroupError, Mode};
 
@@ -159,6 +161,32 @@ pub fn effective_rules(list: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>, CgroupEr
     Ok(rules)
 }
 
+/// `resources` with an allow rule (`rwm`) appended for every `linux.devices`
+/// node, so the devices the config creates in the container can be used
+/// (as runc and youki do). Without a device list nothing is restricted, so
+/// nothing is added.
+pub fn with_device_nodes(resources: &LinuxResources, nodes: &[LinuxDevice]) -> LinuxResources {
+    let mut out = resources.clone();
+    if let Some(list) = out.devices_mut() {
+        for n in nodes {
+            let typ = match n.typ() {
+                LinuxDeviceType::B => LinuxDeviceType::B,
+                LinuxDeviceType::P => continue, // FIFOs are not device-cgroup controlled
+                _ => LinuxDeviceType::C,
+            };
+            let mut rule = LinuxDeviceCgroupBuilder::default()
+                .allow(true)
+                .typ(typ)
+                .access("rwm");
+            rule = rule.major(n.major()).minor(n.minor());
+            if let Ok(rule) = rule.build() {
+                list.push(rule);
+            }
+        }
+    }
+    out
+}
+
 /// Applies the rules where the host enforces them: the v1 devices
 /// controller if mounted, else an eBPF program on the cgroup v2 directory.
 pub fn apply(cg: &Cgroup, list: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
@@ -206,6 +234,34 @@ mod tests {
             effective_rules(&list).unwrap().len(),
             2 + DEFAULT_ALLOWED.len()
         );
+    }
+
+    #[test]
+    fn device_nodes_get_allow_rules_only_when_devices_are_restricted() {
+        use oci_spec::runtime::{LinuxDeviceBuilder, LinuxResourcesBuilder};
+        let node = LinuxDeviceBuilder::default()
+            .path("/dev/fuse")
+            .typ(LinuxDeviceType::C)
+            .major(10)
+            .minor(229)
+            .build()
+            .unwrap();
+        let deny = LinuxDeviceCgroupBuilder::default()
+            .allow(false)
+            .access("rwm")
+            .build()
+            .unwrap();
+        let r = LinuxResourcesBuilder::default()
+            .devices(vec![deny])
+            .build()
+            .unwrap();
+        let out = with_device_nodes(&r, std::slice::from_ref(&node));
+        let rules = rules_from_spec(out.devices().as_deref().unwrap()).unwrap();
+        assert_eq!(rules[1].v1_line(), "c 10:229 rwm");
+        let unrestricted = LinuxResourcesBuilder::default().build().unwrap();
+        assert!(with_device_nodes(&unrestricted, &[node])
+            .devices()
+            .is_none());
     }
 
     #[test]
