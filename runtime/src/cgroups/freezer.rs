@@ -106,12 +106,14 @@ impl Cgroup {
 
     /// Sends `signal` to every process in the cgroup. SIGKILL uses
     /// `cgroup.kill` where the kernel has it; otherwise the cgroup is frozen
-    /// first, so nothing forks past the signal, and thawed after.
+    /// first, so nothing forks past the signal. A paused cgroup stays paused,
+    /// except after SIGKILL: frozen processes cannot die, so it is thawed.
     pub fn kill_all(&self, signal: i32) -> Result<(), CgroupError> {
+        let was_frozen = self.is_frozen().unwrap_or(false);
         if signal == libc::SIGKILL {
             if let Some(u) = &self.unified {
                 match fs::write(&u.path, "cgroup.kill", "1") {
-                    Ok(()) => return Ok(()),
+                    Ok(()) => return if was_frozen { self.thaw() } else { Ok(()) },
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => {
                         return Err(CgroupError(format!(
@@ -122,9 +124,9 @@ impl Cgroup {
                 }
             }
         }
-        let frozen = freezer(self).is_ok() && self.freeze().is_ok();
+        let frozen = was_frozen || (freezer(self).is_ok() && self.freeze().is_ok());
         let result = self.signal_each(signal);
-        if frozen {
+        if frozen && (!was_frozen || signal == libc::SIGKILL) {
             self.thaw()?;
         }
         result

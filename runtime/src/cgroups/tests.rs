@@ -631,3 +631,25 @@ fn v2_refuses_v1_only_settings_naming_the_field() {
         }
     }
 }
+
+#[test]
+fn kill_all_sigkill_ends_a_paused_container_and_sigterm_keeps_it_paused() {
+    let mut t = TestCgroup::new("pausedkill");
+    t.cg.create(None).unwrap();
+    t.spawn_inside(&["/bin/sleep", "100"], Stdio::null());
+    t.cg.freeze().unwrap();
+    t.cg.kill_all(libc::SIGTERM).unwrap();
+    assert!(
+        t.cg.is_frozen().unwrap(),
+        "a signal must not resume a paused container"
+    );
+    t.cg.kill_all(libc::SIGKILL).unwrap();
+    let status = t.children[0].wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    // SIGTERM was pending while frozen; either signal may be the one that ends it.
+    assert!(
+        matches!(status.signal(), Some(libc::SIGKILL) | Some(libc::SIGTERM)),
+        "{status:?}"
+    );
+    t.cg.destroy().unwrap();
+}
