@@ -4,6 +4,14 @@
 //! the cgroup2 one) from `linux.cgroupsPath`; [`Cgroup::create`] makes them
 //! and applies `linux.resources`; the struct is stored in the container's
 //! state so later verbs find the same directories again.
+//!
+//! Typical use: `resolve` → `create(resources)` (pass
+//! [`devices::with_device_nodes`] of the resources so `linux.devices` nodes
+//! stay usable) → `add_process(pid)`; then `freeze`/`thaw`/`is_frozen`
+//! (pause, resume, state), `kill_all` (kill --all), `update`, `stats`
+//! (events --stats), `oom_watch`/`oom_kills`, `pids` (ps) and `destroy`
+//! (delete). Device rules always get runc's default allowed devices
+//! appended ([`devices::DEFAULT_ALLOWED`]).
 
 pub mod detect;
 pub mod devices;

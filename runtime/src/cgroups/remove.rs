@@ -77,7 +77,7 @@ fn is_exiting(pid: i32) -> bool {
     }
 }
 
-/// Zombie/dead state, or PF_EXITING in the flags (field 9) of /proc/<pid>/stat.
+/// Zombie/dead state, or PF_EXITING in the flags (field 9) of `/proc/<pid>/stat`.
 fn stat_says_exiting(stat: &str) -> bool {
     const PF_EXITING: u64 = 0x4;
     // Fields after the command name, which is in parentheses and may hold spaces.

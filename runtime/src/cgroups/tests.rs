@@ -398,7 +398,6 @@ fn v1_settings_are_written_and_update_changes_them() {
         fs::read(mem, "memory.limit_in_bytes").unwrap().trim(),
         "134217728"
     );
-    // Lowering memory below memory+swap needs the two writes in the other order.
     t.cg.update(&resources(
         r#"{"memory": {"limit": 16777216, "swap": 16777216}}"#,
     ))
@@ -407,9 +406,23 @@ fn v1_settings_are_written_and_update_changes_them() {
         fs::read(mem, "memory.memsw.limit_in_bytes").unwrap().trim(),
         "16777216"
     );
+    // Raising the limit above the current memory+swap limit needs the
+    // memsw write first; the kernel refuses the other order.
+    t.cg.update(&resources(
+        r#"{"memory": {"limit": 33554432, "swap": 33554432}}"#,
+    ))
+    .unwrap();
+    assert_eq!(
+        fs::read(mem, "memory.limit_in_bytes").unwrap().trim(),
+        "33554432"
+    );
+    assert_eq!(
+        fs::read(mem, "memory.memsw.limit_in_bytes").unwrap().trim(),
+        "33554432"
+    );
     let stats = t.cg.stats().unwrap();
     assert!(stats["cpu"]["usage"]["total"].is_u64(), "{stats}");
-    assert_eq!(stats["memory"]["usage"]["limit"], 16777216);
+    assert_eq!(stats["memory"]["usage"]["limit"], 33554432);
 }
 
 #[test]
