@@ -93,7 +93,7 @@ fn stat_says_exiting(stat: &str) -> bool {
     matches!(state, "Z" | "X" | "x") || flags & PF_EXITING != 0
 }
 
-/// Reads `State:` and the pending-signal masks of /proc/<pid>/status.
+/// Reads `State:` and the pending-signal masks of `/proc/<pid>/status`.
 fn status_says_exiting(status: &str) -> bool {
     const SIGKILL_BIT: u64 = 1 << (libc::SIGKILL - 1);
     status.lines().any(|line| {
