@@ -666,3 +666,48 @@ fn kill_all_sigkill_ends_a_paused_container_and_sigterm_keeps_it_paused() {
     );
     t.cg.destroy().unwrap();
 }
+
+/// `major:minor` of a whole block device the host has, if any.
+fn some_block_device() -> Option<String> {
+    let mut names: Vec<_> = std::fs::read_dir("/sys/block")
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p.join("dev")).ok())
+        .map(|d| d.trim().to_string())
+}
+
+#[test]
+fn block_io_throttle_is_set_for_the_device() {
+    let Some(dev) = some_block_device() else {
+        return;
+    };
+    let (major, minor) = dev.split_once(':').unwrap();
+    let mut t = TestCgroup::new("blkio");
+    t.cg.create(Some(&resources(&format!(
+        r#"{{"blockIO": {{"throttleReadBpsDevice": [{{"major": {major}, "minor": {minor}, "rate": 1048576}}]}}}}"#
+    ))))
+    .unwrap();
+    let (dir, file, want) = match t.cg.v1_dir("blkio") {
+        Some(d) => (
+            d.to_path_buf(),
+            "blkio.throttle.read_bps_device",
+            format!("{dev} 1048576"),
+        ),
+        None => (
+            t.cg.unified.clone().unwrap().path,
+            "io.max",
+            format!("{dev} rbps=1048576"),
+        ),
+    };
+    let text = fs::read(&dir, file).unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with(&want)),
+        "{file}: {text:?}"
+    );
+    t.spawn(&["/bin/sleep", "100"]);
+}
