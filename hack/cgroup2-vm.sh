@@ -30,7 +30,7 @@ if [ "${1:-}" = "--" ]; then
 	cmd=("$@")
 else
 	echo "cgroup2-vm: building the berth unit tests" >&2
-	bin=$(cd "$root" && cargo test -p berth --lib --no-run --message-format=json 2>/dev/null |
+	bin=$(cd "$root" && cargo test -p berth --lib --no-run --message-format=json |
 		sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 	[ -n "$bin" ] && [ -x "$bin" ] || die "could not build the berth test binary"
 	cmd=("$bin" "cgroups::" "--test-threads=2")
