@@ -250,18 +250,5 @@ impl Cgroup {
     }
 }
 
-impl Cgroup {
-    /// True when the cgroup is frozen (paused).
-    pub fn is_frozen(&self) -> bool {
-        false
-    }
-
-    /// Thaws a frozen cgroup.
-    pub fn thaw(&self) -> Result<(), CgroupError> {
-        // Until the freezer lands (cgroups issue) nothing is ever frozen.
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests;
