@@ -83,7 +83,13 @@ pub fn open_proc(path: &str, flags: OFlags) -> Result<OwnedFd, ProcError> {
         | ResolveFlags::NO_SYMLINKS
         | ResolveFlags::NO_XDEV
         | ResolveFlags::NO_MAGICLINKS;
-    let flags = flags | OFlags::CLOEXEC | OFlags::NOCTTY;
+    // openat2 refuses O_PATH with any flag it would ignore.
+    let extra = if flags.contains(OFlags::PATH) {
+        OFlags::CLOEXEC
+    } else {
+        OFlags::CLOEXEC | OFlags::NOCTTY
+    };
+    let flags = flags | extra;
     fs::openat2(proc, resolved.as_str(), flags, Mode::empty(), resolve).map_err(|e| err(e.into()))
 }
 
