@@ -742,6 +742,46 @@ fn console_is_bound_from_the_pty_descriptor() {
 }
 
 #[test]
+fn user_namespace_binds_host_devices_and_sysfs_when_it_may_not_make_them() {
+    let b = Bundle::new();
+    let mut mounts = default_mounts();
+    // gid 5 is not mapped in a one-id user namespace.
+    mounts[2]["options"] = json!([
+        "nosuid",
+        "noexec",
+        "newinstance",
+        "ptmxmode=0666",
+        "mode=0620"
+    ]);
+    let linux = json!({"namespaces": [{"type": "user"}, {"type": "mount"}, {"type": "pid"}, {"type": "ipc"}],
+                       "maskedPaths": ["/proc/timer_list"], "readonlyPaths": ["/proc/sys"]});
+    let script = format!(
+        "{MOUNTINFO}; stat -c 'NODE %n %F %t:%T' /dev/null /dev/zero /dev/tty; echo x > /dev/null && echo NULL-OK; \
+         echo TIMERS=$(cat /proc/timer_list | wc -c)"
+    );
+    let ns = ["--user", "--map-root-user", "--ipc"];
+    let out = b.run_ok(&config(mounts, linux), &script, &[], &ns);
+    for line in [
+        "NODE /dev/null character special file 1:3",
+        "NODE /dev/zero character special file 1:5",
+        "NODE /dev/tty character special file 5:0",
+        "NULL-OK",
+        "TIMERS=0",
+    ] {
+        assert!(
+            out.lines().any(|l| l == line),
+            "missing \"{line}\" in:\n{out}"
+        );
+    }
+    let m = mounts_in(&out);
+    // mknod is refused in a user namespace: the nodes are host binds.
+    assert_eq!(find(&m, "/dev/null").fstype, "devtmpfs");
+    assert_eq!(find(&m, "/sys").fstype, "sysfs");
+    assert!(has_opt(find(&m, "/sys"), "ro"));
+    assert_eq!(find(&m, "/dev/mqueue").fstype, "mqueue");
+}
+
+#[test]
 fn bad_mount_options_are_reported_with_the_entry_and_the_kernel_reason() {
     let b = Bundle::new();
     let mounts = json!([

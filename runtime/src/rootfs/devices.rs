@@ -80,7 +80,8 @@ pub fn from_spec(index: usize, d: &LinuxDevice) -> Result<DeviceNode, RootfsErro
 }
 
 /// Creates `node` inside `root`, replacing any non-directory entry there
-/// (a symlink is removed, never followed).
+/// (a symlink is removed, never followed). Call with the umask cleared
+/// (see [`with_umask_cleared`]) so the node gets its mode exactly.
 pub fn create(root: BorrowedFd<'_>, node: &DeviceNode) -> Result<(), RootfsError> {
     create_inner(root, node)
         .map_err(|what| RootfsError(format!("device \"{}\": {what}", node.path.display())))
@@ -109,18 +110,12 @@ fn create_inner(root: BorrowedFd<'_>, node: &DeviceNode) -> Result<(), String> {
         }
         Err(e) => return Err(format!("mknod: {e}")),
     }
-    // mknod's mode went through the umask; set it exactly. The node was
-    // created just now by name in a resolved directory: not a symlink.
-    let node_fd = resolve::open_beneath(dir.as_fd(), name, OFlags::PATH)
-        .map_err(|e| format!("opening the new node: {e}"))?;
-    fs::chmodat(
-        &dir,
-        name,
-        Mode::from_raw_mode(node.mode),
-        fs::AtFlags::empty(),
-    )
-    .map_err(|e| format!("chmod: {e}"))?;
+    // The caller cleared the umask, so the mode is exact. The node was made
+    // just now by name in a resolved directory: opening it without symlinks
+    // is for chown only.
     if node.uid.is_some() || node.gid.is_some() {
+        let node_fd = resolve::open_beneath(dir.as_fd(), name, OFlags::PATH)
+            .map_err(|e| format!("opening the new node: {e}"))?;
         let uid = node.uid.map(fs::Uid::from_raw);
         let gid = node.gid.map(fs::Gid::from_raw);
         fs::chownat(&node_fd, "", uid, gid, fs::AtFlags::EMPTY_PATH)
@@ -139,6 +134,14 @@ fn bind_host_node(dir: BorrowedFd<'_>, name: &OsStr, path: &Path) -> Result<(), 
         .map_err(|e| format!("mknod not permitted and host node unavailable: {e}"))?;
     mountapi::attach(tree.as_fd(), target.as_fd())
         .map_err(|e| format!("binding the host node: {e}"))
+}
+
+/// Runs `f` with umask 0, restoring the old umask afterwards.
+pub fn with_umask_cleared<T>(f: impl FnOnce() -> T) -> T {
+    let old = rustix::process::umask(Mode::empty());
+    let result = f();
+    rustix::process::umask(old);
+    result
 }
 
 /// The /dev symlinks: ptmx -> pts/ptmx, fd -> /proc/self/fd, stdin/out/err.

@@ -50,13 +50,16 @@ pub fn prepare(ctx: &RootfsContext) -> Result<(), RootfsError> {
     for (index, m) in ctx.spec.mounts().iter().flatten().enumerate() {
         mounts::mount_entry(root.as_fd(), index, m, cgroupns)?;
     }
-    for node in devices::default_devices() {
-        devices::create(root.as_fd(), &node)?;
-    }
     let config_devices = ctx.spec.linux().as_ref().and_then(|l| l.devices().as_ref());
-    for (index, d) in config_devices.iter().copied().flatten().enumerate() {
-        devices::create(root.as_fd(), &devices::from_spec(index, d)?)?;
-    }
+    devices::with_umask_cleared(|| {
+        for node in devices::default_devices() {
+            devices::create(root.as_fd(), &node)?;
+        }
+        for (index, d) in config_devices.iter().copied().flatten().enumerate() {
+            devices::create(root.as_fd(), &devices::from_spec(index, d)?)?;
+        }
+        Ok::<(), RootfsError>(())
+    })?;
     devices::create_links(root.as_fd())
 }
 
