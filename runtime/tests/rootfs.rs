@@ -62,6 +62,7 @@ fn helper() {
         rootfs: &rootfs,
         no_pivot: modes.contains(&"no-pivot"),
     };
+    let started = std::time::Instant::now();
     rootfs::prepare(&ctx).unwrap_or_else(|e| fail("prepare", &e));
     if modes.contains(&"console") {
         let pty = open_pty().unwrap_or_else(|e| fail("pty", &e));
@@ -69,6 +70,11 @@ fn helper() {
             .unwrap_or_else(|e| fail("console", &e));
     }
     rootfs::enter(&ctx).unwrap_or_else(|e| fail("enter", &e));
+    if modes.contains(&"console-after-enter") {
+        let pty = open_pty().unwrap_or_else(|e| fail("pty", &e));
+        rootfs::mount_console(std::path::Path::new("/"), std::os::fd::AsFd::as_fd(&pty))
+            .unwrap_or_else(|e| fail("console", &e));
+    }
     if modes.contains(&"swap-devnull") {
         // What a malicious container process racing us could do.
         std::fs::remove_file("/dev/null").unwrap_or_else(|e| fail("swap", &e));
@@ -76,6 +82,8 @@ fn helper() {
             .unwrap_or_else(|e| fail("swap", &e));
     }
     rootfs::finish(&ctx).unwrap_or_else(|e| fail("finish", &e));
+    // For a reader measuring cost; no test asserts on it.
+    println!("\nROOTFS-TIME {}us", started.elapsed().as_micros());
     println!("ROOTFS-OK");
     let e = Command::new("/bin/busybox")
         .args(["sh", "-c", &script])
@@ -169,6 +177,9 @@ impl Bundle {
     fn run_ok(&self, config: &Value, script: &str, modes: &[&str], extra_ns: &[&str]) -> String {
         let out = self.run(config, script, modes, extra_ns);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if let Some(time) = stdout.lines().find(|l| l.starts_with("ROOTFS-TIME")) {
+            eprintln!("{time}");
+        }
         assert!(
             out.status.success() && stdout.contains("ROOTFS-OK"),
             "helper failed ({}):\nstdout:\n{stdout}\nstderr:\n{}",
@@ -954,6 +965,20 @@ fn masked_path_through_a_proc_fd_magic_link_is_refused() {
     );
     assert!(err.contains("linux.maskedPaths[0] \"/maskme\""), "{err}");
     victim.assert_dir_untouched();
+}
+
+#[test]
+fn console_can_be_bound_after_pivot_root_too() {
+    let b = Bundle::new();
+    let script = format!("{MOUNTINFO}; stat -c 'CONSOLE %F' /dev/console");
+    let out = b.run_ok(
+        &config(default_mounts(), json!({})),
+        &script,
+        &["console-after-enter"],
+        &[],
+    );
+    assert!(out.contains("CONSOLE character special file"), "{out}");
+    assert_eq!(find(&mounts_in(&out), "/dev/console").fstype, "devpts");
 }
 
 #[test]

@@ -51,15 +51,11 @@ pub fn prepare(ctx: &RootfsContext) -> Result<(), RootfsError> {
         mounts::mount_entry(root.as_fd(), index, m, cgroupns)?;
     }
     let config_devices = ctx.spec.linux().as_ref().and_then(|l| l.devices().as_ref());
-    devices::with_umask_cleared(|| {
-        for node in devices::default_devices() {
-            devices::create(root.as_fd(), &node)?;
-        }
-        for (index, d) in config_devices.iter().copied().flatten().enumerate() {
-            devices::create(root.as_fd(), &devices::from_spec(index, d)?)?;
-        }
-        Ok::<(), RootfsError>(())
-    })?;
+    let mut nodes = devices::default_devices();
+    for (index, d) in config_devices.iter().copied().flatten().enumerate() {
+        nodes.push(devices::from_spec(index, d)?);
+    }
+    devices::with_umask_cleared(|| devices::create_all(root.as_fd(), &nodes))?;
     devices::create_links(root.as_fd())
 }
 
