@@ -102,6 +102,13 @@ fn new_filesystem(typ: &str, m: &Mount, opts: &MountOptions) -> Result<OwnedFd, 
     }
     match mountapi::new_fs(typ, source, &params, opts.attrs.set) {
         Ok(fd) => Ok(fd),
+        // devpts refuses a gid= (or uid=) that the user namespace does not
+        // map, e.g. "gid=5" when only one id is mapped: drop it, as crun does.
+        Err(e) if e.errno == Errno::INVAL && typ == "devpts" && has_id_param(&params) => {
+            let params: Vec<_> = params.into_iter().filter(|p| !is_id_param(p)).collect();
+            mountapi::new_fs(typ, source, &params, opts.attrs.set)
+                .map_err(|e2| format!("{typ}: {e}; and without uid/gid: {e2}"))
+        }
         // Without its own network (or ipc) namespace a user namespace may not
         // mount sysfs (or mqueue): bind the host's, as runc does.
         Err(e) if e.errno == Errno::PERM && host_fallback(typ).is_some() => {
@@ -118,6 +125,14 @@ fn new_filesystem(typ: &str, m: &Mount, opts: &MountOptions) -> Result<OwnedFd, 
         }
         Err(e) => Err(format!("{typ}: {e}")),
     }
+}
+
+fn is_id_param(p: &FsParam<'_>) -> bool {
+    matches!(p, FsParam::Value("gid" | "uid", _))
+}
+
+fn has_id_param(params: &[FsParam<'_>]) -> bool {
+    params.iter().any(is_id_param)
 }
 
 /// The host mount that stands in for `typ` when a user namespace may not
@@ -218,6 +233,25 @@ mod tests {
                 .unwrap(),
         ];
         assert_eq!(map_lines(&maps), "0 1000 1\n1 100000 65536\n");
+    }
+
+    #[test]
+    fn devpts_retry_drops_only_uid_and_gid() {
+        let params = [
+            FsParam::Flag("newinstance"),
+            FsParam::Value("gid", "5"),
+            FsParam::Value("mode", "0620"),
+            FsParam::Value("uid", "0"),
+        ];
+        assert!(has_id_param(&params));
+        let kept: Vec<_> = params.iter().filter(|p| !is_id_param(p)).collect();
+        assert_eq!(
+            kept,
+            [
+                &FsParam::Flag("newinstance"),
+                &FsParam::Value("mode", "0620")
+            ]
+        );
     }
 
     #[test]
