@@ -133,7 +133,9 @@ impl Bundle {
             std::fs::create_dir_all(dir.join("rootfs").join(d)).unwrap();
         }
         std::fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
-        let status = Command::new(bin.join("busybox"))
+        // The host's busybox, not the fresh copy: a parallel test's fork may
+        // still hold the copy open for writing (ETXTBSY).
+        let status = Command::new("/bin/busybox")
             .args(["--install", "-s"])
             .arg(&bin)
             .status()
