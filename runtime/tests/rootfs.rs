@@ -175,6 +175,29 @@ impl Bundle {
         output
     }
 
+    /// Like `run`, but first runs the shell command `outer` as real root in
+    /// a private mount namespace, then the helper in a user namespace (with
+    /// mount and pid namespaces) below it: mounts `outer` makes are locked
+    /// there, as a host's mounts are for a rootless container.
+    fn run_below(&self, config: &Value, script: &str, outer: &str) -> Output {
+        std::fs::write(self.dir.join("config.json"), config.to_string()).unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let inner =
+            "exec unshare --user --map-root-user --mount --pid --fork --propagation unchanged \
+                     -- \"$0\" --ignored --exact helper --nocapture --test-threads=1";
+        let output = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg(format!("{outer} && {inner}"))
+            .arg(exe)
+            .env("BERTH_ROOTFS_BUNDLE", &self.dir)
+            .env("BERTH_ROOTFS_MODES", "")
+            .env("BERTH_ROOTFS_SCRIPT", script)
+            .output()
+            .unwrap();
+        self.assert_host_untouched();
+        output
+    }
+
     /// Runs and expects success; returns what the script printed.
     fn run_ok(&self, config: &Value, script: &str, modes: &[&str], extra_ns: &[&str]) -> String {
         let out = self.run(config, script, modes, extra_ns);
@@ -790,6 +813,35 @@ fn user_namespace_binds_host_devices_and_sysfs_when_it_may_not_make_them() {
 }
 
 #[test]
+fn user_namespace_bind_keeps_flags_locked_on_its_source() {
+    let b = Bundle::new();
+    let src = b.dir.join("locked");
+    std::fs::create_dir_all(&src).unwrap();
+    let mounts = json!([
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        // suid/dev would clear flags the source has locked: kept instead.
+        {"destination": "/locked", "type": "bind", "source": src,
+         "options": ["rbind", "suid", "dev", "exec", "ro"]}
+    ]);
+    let linux = json!({"namespaces": [{"type": "user"}, {"type": "mount"}, {"type": "pid"}]});
+    let outer = format!("mount -t tmpfs -o nosuid,nodev tmpfs {}", src.display());
+    let out = b.run_below(&config(mounts, linux), MOUNTINFO, &outer);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("ROOTFS-OK"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let locked = find(&mounts_in(&stdout), "/locked").options.clone();
+    for opt in ["ro", "nosuid", "nodev"] {
+        assert!(
+            locked.split(',').any(|o| o == opt),
+            "{opt} missing: {locked}"
+        );
+    }
+}
+
+#[test]
 fn bad_mount_options_are_reported_with_the_entry_and_the_kernel_reason() {
     let b = Bundle::new();
     let mounts = json!([
@@ -961,6 +1013,10 @@ fn masked_path_through_a_proc_fd_magic_link_is_refused() {
         &[&format!("leak-fd={}", victim.0.display())],
     );
     assert!(err.contains("linux.maskedPaths[0] \"/maskme\""), "{err}");
+    assert!(
+        err.contains("symbolic links"),
+        "not refused as a magic link: {err}"
+    );
     victim.assert_dir_untouched();
 }
 
