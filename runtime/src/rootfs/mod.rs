@@ -5,7 +5,18 @@
 //! in an image can never make berth mount on, create or write anything
 //! outside the rootfs.
 //!
+//! Mounts use the new mount API only: a bind is an `open_tree` clone, a
+//! filesystem an `fsopen`/`fsmount` instance; options are applied to the
+//! detached mount (`mount_setattr`, recursively for `rro`, `rnosuid`...,
+//! `idmap`/`ridmap`) and it is attached with `move_mount` onto an `O_PATH`
+//! descriptor of the target. Every option of the runtime-spec table is
+//! understood (see `options`); others go to the filesystem as `fsconfig`
+//! parameters. `iversion`/`noiversion` and `silent`/`loud` are accepted
+//! without effect (the kernel manages i_version; silent only quiets logs).
+//!
 //! INTERFACE (owned by the rootfs work; `init` calls these three in order).
+//! Relative bind sources are taken relative to the current directory, so
+//! `init` should run in the bundle directory.
 
 pub mod cgroup;
 pub mod console;

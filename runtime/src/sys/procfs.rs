@@ -126,6 +126,22 @@ pub fn write_proc(path: &str, data: &[u8]) -> Result<(), ProcError> {
     Ok(())
 }
 
+/// True when the handle's procfs numbers processes as we do (it belongs to
+/// our pid namespace), so "/proc/<pid>" paths built from our pids are right.
+pub fn in_our_pid_namespace() -> bool {
+    let Ok(proc) = handle() else {
+        return false;
+    };
+    let Ok(target) = fs::readlinkat(proc, "self", Vec::new()) else {
+        return false;
+    };
+    target.to_str()
+        == Ok(rustix::process::getpid()
+            .as_raw_nonzero()
+            .to_string()
+            .as_str())
+}
+
 /// Replaces a leading `self` / `thread-self` by what those symlinks name in
 /// this procfs (they are plain symlinks, refused by RESOLVE_NO_SYMLINKS).
 fn resolve_self(proc: BorrowedFd<'_>, path: &str) -> std::io::Result<String> {
@@ -180,6 +196,11 @@ mod tests {
         std::io::Read::read_to_string(&mut std::fs::File::from(fd), &mut text).unwrap();
         let pid_line = format!("Pid:\t{}", std::process::id());
         assert!(text.lines().any(|l| l == pid_line), "{text}");
+    }
+
+    #[test]
+    fn the_handle_sees_our_pid_namespace() {
+        assert!(in_our_pid_namespace());
     }
 
     #[test]
