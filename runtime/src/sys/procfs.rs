@@ -199,6 +199,28 @@ mod tests {
     }
 
     #[test]
+    fn write_proc_reaches_the_calling_thread_through_thread_self() {
+        let name = std::thread::spawn(|| {
+            write_proc("thread-self/comm", b"berth-probe").unwrap();
+            std::fs::read_to_string("/proc/thread-self/comm").unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(name.trim_end(), "berth-probe");
+    }
+
+    #[test]
+    fn write_proc_names_the_path_and_keeps_the_errno() {
+        let err = write_proc("sys/kernel/no-such-sysctl", b"1").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+        assert!(
+            err.to_string()
+                .starts_with("/proc/sys/kernel/no-such-sysctl: "),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_handle_sees_our_pid_namespace() {
         assert!(in_our_pid_namespace());
     }
