@@ -41,7 +41,7 @@ pub fn workspace_dir() -> PathBuf {
 pub fn runtime_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(b) = std::env::var_os("BERTH_BIN") {
+        if let Some(b) = std::env::var_os("BERTH_BIN").filter(|b| !b.is_empty()) {
             return PathBuf::from(b);
         }
         let t = target_dir();
@@ -73,7 +73,7 @@ pub fn runtime_is_runc() -> bool {
 pub fn checker_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(b) = std::env::var_os("CHECKER_BIN") {
+        if let Some(b) = std::env::var_os("CHECKER_BIN").filter(|b| !b.is_empty()) {
             return PathBuf::from(b);
         }
         let dir = target_dir().join("spec-tests");

@@ -5,7 +5,7 @@
 //!
 //! Sub-commands (each prints one JSON line on stdout):
 //! - `report` (default): the full report.
-//! - `write PATH [TEXT]`, `read PATH`, `stat PATH`, `ls PATH`: file probes;
+//! - `write PATH [TEXT]`, `read PATH`, `stat PATH`, `ls PATH`, `mkdir PATH`: file probes;
 //!   exit 0 when the operation worked, 1 when it failed.
 //! - `exit N`: exit with status N, printing nothing.
 //! - `sleep`: install handlers for every catchable signal, print
@@ -37,6 +37,7 @@ fn main() {
         "read" => file_read(rest),
         "stat" => file_stat(rest),
         "ls" => file_ls(rest),
+        "mkdir" => file_mkdir(rest),
         "exit" => rest.first().and_then(|s| s.parse().ok()).unwrap_or(0),
         "sleep" => sleep_until_signal(),
         "open-exe" => open_exe(rest),
@@ -156,6 +157,11 @@ fn file_ls(rest: &[String]) -> i32 {
         Value::from(names)
     });
     outcome("ls", path, r)
+}
+
+fn file_mkdir(rest: &[String]) -> i32 {
+    let path = rest.first().map(String::as_str).unwrap_or("");
+    outcome("mkdir", path, fs::create_dir(path).map(|_| Value::Null))
 }
 
 static SIGNALLED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
