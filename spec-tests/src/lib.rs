@@ -776,3 +776,61 @@ pub fn cgroups_mentioning(needle: &str) -> Vec<PathBuf> {
     walk(Path::new("/sys/fs/cgroup"), 5, needle, &mut out);
     out
 }
+
+/// Removes, on drop, every cgroup directory whose name contains its needle
+/// (deepest first, retrying while exiting processes leave), so tests that
+/// name their own cgroups leave none behind even when they fail.
+#[derive(Debug)]
+pub struct CgroupGuard {
+    needle: String,
+}
+
+impl CgroupGuard {
+    /// Guards cgroups named with `needle` (use a [`unique_id`]).
+    pub fn new(needle: &str) -> CgroupGuard {
+        CgroupGuard {
+            needle: needle.to_string(),
+        }
+    }
+}
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut dirs: Vec<PathBuf> = cgroups_mentioning(&self.needle)
+                .into_iter()
+                .flat_map(|d| {
+                    let mut all = vec![d.clone()];
+                    all.extend(subdirs(&d));
+                    all
+                })
+                .collect();
+            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            dirs.dedup();
+            let mut left = false;
+            for d in &dirs {
+                if fs::remove_dir(d).is_err() && d.exists() {
+                    left = true;
+                }
+            }
+            if !left || Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.filter_map(Result::ok) {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                out.push(e.path());
+                out.extend(subdirs(&e.path()));
+            }
+        }
+    }
+    out
+}

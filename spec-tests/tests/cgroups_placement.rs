@@ -2,7 +2,7 @@
 //! the cgroup, the cgroup namespace, and cleanup on delete.
 
 use serde_json::json;
-use spec_tests::{read_text, unique_id, Bundle, Runtime};
+use spec_tests::{read_text, unique_id, Bundle, CgroupGuard, Runtime};
 use std::path::Path;
 
 /// The v1 cgroup path of `pid` for `controller` (from /proc/PID/cgroup).
@@ -27,21 +27,13 @@ fn create_in(rt: &Runtime, b: &mut Bundle, path: &str) -> (String, String) {
     (id, pid)
 }
 
-/// Removes an (empty) parent cgroup the test created, in every controller.
-fn remove_parent(name: &str) {
-    for ctrl in [
-        "pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd",
-        "unified",
-    ] {
-        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(ctrl).join(name));
-    }
-}
-
 #[test]
 fn absolute_cgroups_path_is_used_in_every_controller() {
+    // Declared first so it is dropped last, after the runtime deleted the container.
+    let parent = unique_id("cgabs");
+    let _cleanup = CgroupGuard::new(&parent);
     let rt = Runtime::new();
     let mut b = Bundle::checker(&["sleep"]);
-    let parent = unique_id("cgabs");
     let path = format!("/{parent}/c1");
     let (id, pid) = create_in(&rt, &mut b, &path);
     for ctrl in ["pids", "memory", "cpu", "devices", "freezer"] {
@@ -59,14 +51,15 @@ fn absolute_cgroups_path_is_used_in_every_controller() {
             .exists(),
         "cgroup left"
     );
-    remove_parent(&parent);
 }
 
 #[test]
 fn relative_cgroups_path_nests_below_the_callers_cgroup() {
+    // Declared first so it is dropped last, after the runtime deleted the container.
+    let parent = unique_id("cgrel");
+    let _cleanup = CgroupGuard::new(&parent);
     let rt = Runtime::new();
     let mut b = Bundle::checker(&["sleep"]);
-    let parent = unique_id("cgrel");
     let rel = format!("{parent}/c1");
     let (id, pid) = create_in(&rt, &mut b, &rel);
     let me = std::process::id().to_string();
@@ -76,24 +69,18 @@ fn relative_cgroups_path_nests_below_the_callers_cgroup() {
         assert_eq!(cgroup_of(&pid, ctrl), Some(want), "{ctrl}");
     }
     rt.exec(&["delete", "--force", &id]).ok();
-    for ctrl in ["memory", "pids"] {
-        let own = cgroup_of(&me, ctrl).expect("own cgroup");
-        let dir = format!(
-            "/sys/fs/cgroup/{ctrl}{}/{parent}",
-            own.trim_end_matches('/')
-        );
-        let _ = std::fs::remove_dir(&dir);
-    }
 }
 
 #[test]
 fn resources_are_written_to_the_cgroup() {
+    // Declared first so it is dropped last, after the runtime deleted the container.
+    let parent = unique_id("cgres");
+    let _cleanup = CgroupGuard::new(&parent);
     let rt = Runtime::new();
     let mut b = Bundle::checker(&["sleep"]);
     b.config["linux"]["resources"]["memory"] = json!({"limit": 67108864});
     b.config["linux"]["resources"]["pids"] = json!({"limit": 50});
     b.config["linux"]["resources"]["cpu"] = json!({"shares": 512});
-    let parent = unique_id("cgres");
     let path = format!("/{parent}/c1");
     let (id, _pid) = create_in(&rt, &mut b, &path);
     let read = |ctrl: &str, file: &str| {
@@ -111,14 +98,15 @@ fn resources_are_written_to_the_cgroup() {
     assert_eq!(read("pids", "pids.max"), "50");
     assert_eq!(read("cpu", "cpu.shares"), "512");
     rt.exec(&["delete", "--force", &id]).ok();
-    remove_parent(&parent);
 }
 
 #[test]
 fn cgroup_namespace_hides_the_host_cgroup_path() {
+    // Declared first so it is dropped last, after the runtime deleted the container.
+    let parent = unique_id("cgns");
+    let _cleanup = CgroupGuard::new(&parent);
     let rt = Runtime::new();
     let mut b = Bundle::checker(&[]);
-    let parent = unique_id("cgns");
     b.config["linux"]["cgroupsPath"] = format!("/{parent}/c1").into();
     let r = rt.report(&b);
     let lines = spec_tests::report::strings(&r["cgroup"]);
@@ -127,19 +115,19 @@ fn cgroup_namespace_hides_the_host_cgroup_path() {
         .find(|l| l.contains(":pids:"))
         .expect("pids line");
     assert!(pids.ends_with(":/"), "{lines:?}");
-    remove_parent(&parent);
 }
 
 #[test]
 fn without_a_cgroup_namespace_the_container_sees_its_cgroup_path() {
+    // Declared first so it is dropped last, after the runtime deleted the container.
+    let parent = unique_id("cgnons");
+    let _cleanup = CgroupGuard::new(&parent);
     let rt = Runtime::new();
     let mut b = Bundle::checker(&[]);
     b.drop_namespace("cgroup");
-    let parent = unique_id("cgnons");
     b.config["linux"]["cgroupsPath"] = format!("/{parent}/c1").into();
     let r = rt.report(&b);
     let lines = spec_tests::report::strings(&r["cgroup"]);
     let want = format!(":pids:/{parent}/c1");
     assert!(lines.iter().any(|l| l.ends_with(&want)), "{lines:?}");
-    remove_parent(&parent);
 }
