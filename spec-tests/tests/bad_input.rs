@@ -191,3 +191,44 @@ fn kill_with_an_unknown_signal_is_refused_and_the_container_keeps_running() {
     );
     assert_eq!(rt.status(&id).as_deref(), Some("running"));
 }
+
+#[test]
+fn relative_cwd_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["process"]["cwd"] = "relative/dir".into();
+    assert_refused(&rt, &unique_id("relcwd"), &b, "relative/dir", true);
+}
+
+#[test]
+fn empty_args_are_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["process"]["args"] = json!([]);
+    assert_refused(&rt, &unique_id("noargs"), &b, "args", true);
+}
+
+#[test]
+fn unknown_device_type_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["linux"]["devices"] =
+        json!([{"path": "/dev/odd", "type": "x", "major": 1, "minor": 3}]);
+    assert_refused(&rt, &unique_id("devtype"), &b, "\"x\"", true);
+}
+
+#[test]
+fn relative_hook_path_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["hooks"] = json!({"createRuntime": [{"path": "bin/true"}]});
+    assert_refused(&rt, &unique_id("hookpath"), &b, "bin/true", true);
+}
+
+#[test]
+fn unknown_seccomp_action_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_SOMETIMES"});
+    assert_refused(&rt, &unique_id("scact"), &b, "SCMP_ACT_SOMETIMES", true);
+}

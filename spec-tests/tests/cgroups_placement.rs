@@ -71,33 +71,71 @@ fn relative_cgroups_path_nests_below_the_callers_cgroup() {
     rt.exec(&["delete", "--force", &id]).ok();
 }
 
-#[test]
-fn resources_are_written_to_the_cgroup() {
-    // Declared first so it is dropped last, after the runtime deleted the container.
+/// Creates a container with `resources` in its own cgroup and returns the
+/// contents of `file` in `controller` for it.
+fn cgroup_file_with(resources: serde_json::Value, controller: &str, file: &str) -> String {
     let parent = unique_id("cgres");
     let _cleanup = CgroupGuard::new(&parent);
     let rt = Runtime::new();
     let mut b = Bundle::checker(&["sleep"]);
-    b.config["linux"]["resources"]["memory"] = json!({"limit": 67108864});
-    b.config["linux"]["resources"]["pids"] = json!({"limit": 50});
-    b.config["linux"]["resources"]["cpu"] = json!({"shares": 512});
-    let path = format!("/{parent}/c1");
-    let (id, _pid) = create_in(&rt, &mut b, &path);
-    let read = |ctrl: &str, file: &str| {
-        read_text(
-            &Path::new("/sys/fs/cgroup")
-                .join(ctrl)
-                .join(&parent)
-                .join("c1")
-                .join(file),
-        )
-        .trim()
-        .to_string()
-    };
-    assert_eq!(read("memory", "memory.limit_in_bytes"), "67108864");
-    assert_eq!(read("pids", "pids.max"), "50");
-    assert_eq!(read("cpu", "cpu.shares"), "512");
+    b.config["linux"]["resources"] = resources;
+    let (id, _pid) = create_in(&rt, &mut b, &format!("/{parent}/c1"));
+    let path = Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join(&parent)
+        .join("c1")
+        .join(file);
+    let value = read_text(&path).trim().to_string();
     rt.exec(&["delete", "--force", &id]).ok();
+    value
+}
+
+#[test]
+fn memory_limit_is_written_to_the_cgroup() {
+    let v = cgroup_file_with(
+        json!({"memory": {"limit": 67108864}}),
+        "memory",
+        "memory.limit_in_bytes",
+    );
+    assert_eq!(v, "67108864");
+}
+
+#[test]
+fn memory_reservation_is_written_to_the_cgroup() {
+    let v = cgroup_file_with(
+        json!({"memory": {"reservation": 33554432}}),
+        "memory",
+        "memory.soft_limit_in_bytes",
+    );
+    assert_eq!(v, "33554432");
+}
+
+#[test]
+fn pids_limit_is_written_to_the_cgroup() {
+    let v = cgroup_file_with(json!({"pids": {"limit": 50}}), "pids", "pids.max");
+    assert_eq!(v, "50");
+}
+
+#[test]
+fn cpu_shares_are_written_to_the_cgroup() {
+    let v = cgroup_file_with(json!({"cpu": {"shares": 512}}), "cpu", "cpu.shares");
+    assert_eq!(v, "512");
+}
+
+#[test]
+fn cpu_quota_and_period_are_written_to_the_cgroup() {
+    let res = json!({"cpu": {"quota": 50000, "period": 100000}});
+    assert_eq!(
+        cgroup_file_with(res.clone(), "cpu", "cpu.cfs_quota_us"),
+        "50000"
+    );
+    assert_eq!(cgroup_file_with(res, "cpu", "cpu.cfs_period_us"), "100000");
+}
+
+#[test]
+fn cpuset_cpus_are_written_to_the_cgroup() {
+    let v = cgroup_file_with(json!({"cpu": {"cpus": "0"}}), "cpuset", "cpuset.cpus");
+    assert_eq!(v, "0");
 }
 
 #[test]

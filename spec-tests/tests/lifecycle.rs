@@ -219,3 +219,15 @@ fn state_of_an_unknown_container_fails() {
     let out = rt.exec(&["state", &unique_id("nosuch")]);
     assert_ne!(out.code, Some(0), "{out}");
 }
+
+#[test]
+fn kill_of_a_created_container_stops_it() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("killcreated");
+    rt.create(&id, &b, &[]).ok();
+    rt.exec(&["kill", &id, "KILL"]).ok();
+    rt.wait_stopped(&id);
+    assert_eq!(rt.status(&id).as_deref(), Some("stopped"));
+    rt.exec(&["delete", &id]).ok();
+}

@@ -695,6 +695,9 @@ fn report() -> Value {
     let ioprio = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, 0) };
     // SAFETY: personality(0xffffffff) only queries.
     let personality = unsafe { libc::personality(0xffff_ffff) };
+    // KEYCTL_GET_KEYRING_ID (0) of KEY_SPEC_SESSION_KEYRING (-3), without creating one.
+    // SAFETY: keyctl with integer arguments only.
+    let keyring = unsafe { libc::syscall(libc::SYS_keyctl, 0, -3, 0) };
     let (hostname, domainname) = uname();
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
@@ -742,6 +745,7 @@ fn report() -> Value {
         "scheduler": {"policy": policy, "priority": sp.sched_priority, "nice": nice},
         "ioprio": ioprio,
         "personality": personality,
+        "session_keyring": keyring,
         "tty": tty(),
     })
 }
