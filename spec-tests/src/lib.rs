@@ -598,6 +598,23 @@ pub fn wait_for_lines(path: &Path, line: &str, count: usize) {
     }
 }
 
+/// Polls `path` until it contains `needle`; panics after a minute.
+pub fn wait_for_substring(path: &Path, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = read_text(path);
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never had {needle}: {text:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn capture(mut c: Command) -> Out {
     let cmdline = format!("{c:?}");
     let out = c

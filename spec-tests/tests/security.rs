@@ -8,8 +8,11 @@ use spec_tests::{
     fnv1a, host_mounts_mentioning, read_text, runtime_bin, snapshot, unique_id, Bundle, Out,
     Runtime, TempDir,
 };
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
+use std::process::Stdio;
 
 fn runtime_hash() -> u64 {
     fnv1a(&std::fs::read(runtime_bin()).expect("read runtime binary"))
@@ -74,20 +77,65 @@ fn cve_2019_5736_created_init_exe_is_not_writable_from_its_pid_namespace() {
     out.ok();
     let v = out.json();
     assert_eq!(v["any_writable"], false, "{v}");
+    // Pinning the host binary is the exploit's first step: once the runtime
+    // exits, the pinned fd opens for writing.
+    let host = std::fs::canonicalize(runtime_bin()).expect("runtime path");
+    assert_ne!(
+        v["probes"][1]["target"],
+        host.to_string_lossy().as_ref(),
+        "{v}"
+    );
     assert_eq!(runtime_hash(), before, "the runtime binary changed");
+}
+
+/// A pipe whose buffer is already full: a process writing to it blocks.
+fn full_pipe() -> (std::fs::File, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 returns.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
+    assert_eq!(r, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: pipe2 just returned these fds; each is owned once.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut wf = std::fs::File::from(w);
+    let chunk = [b'x'; 4096];
+    while wf.write(&chunk).is_ok() {}
+    // SAFETY: clearing O_NONBLOCK on an fd we own.
+    unsafe { libc::fcntl(wf.as_raw_fd(), libc::F_SETFL, 0) };
+    (std::fs::File::from(r), OwnedFd::from(wf))
+}
+
+/// Waits until `pid` is gone or blocked writing to a pipe.
+fn wait_blocked_on_pipe(pid: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan"));
+        match wchan {
+            Err(_) => return,
+            Ok(w) if w.contains("pipe_write") => return,
+            Ok(_) => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {pid} never blocked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 #[test]
 fn cve_2019_5736_shebang_proc_self_exe_entrypoint_cannot_overwrite_the_runtime() {
     let before = runtime_hash();
     let rt = Runtime::new();
-    // The watcher grabs an O_PATH fd on every new process's exe in the shared
-    // pid namespace, then tries to reopen each for writing.
-    let watcher = Bundle::checker(&["exe-watch", "/stop"]);
+    // The watcher grabs an O_PATH fd on every process's exe in the shared
+    // pid namespace; after the victim exits it reopens each for writing.
+    let watcher = Bundle::checker(&["exe-watch", "/stop", "/try"]);
     let wid = unique_id("exewatch");
     rt.create(&wid, &watcher, &[]).ok();
     rt.exec(&["start", &wid]).ok();
     let pid = rt.state(&wid).expect("state")["pid"].as_i64().expect("pid");
+    // /entry is `#!/proc/self/exe`: the runtime's own binary becomes the
+    // container process. Its stderr is a full pipe, so it blocks printing
+    // its usage error and the watcher surely sees it.
     let mut entry = Bundle::with_args(&["/entry"]);
     std::fs::write(entry.rootfs().join("entry"), "#!/proc/self/exe\n").expect("write entry");
     std::fs::set_permissions(
@@ -96,14 +144,40 @@ fn cve_2019_5736_shebang_proc_self_exe_entrypoint_cannot_overwrite_the_runtime()
     )
     .expect("chmod entry");
     entry.join_namespace("pid", &format!("/proc/{pid}/ns/pid"));
-    let _ = rt.run(&unique_id("shebang"), &entry, &[]);
+    entry.write_config();
+    let eid = unique_id("shebang");
+    rt.track(&eid);
+    let (pipe_read, pipe_write) = full_pipe();
+    let mut c = rt.command();
+    c.arg("create").arg("--bundle").arg(entry.path()).arg(&eid);
+    c.stdin(Stdio::null())
+        .stdout(std::fs::File::create(entry.stdout_path()).expect("stdout file"))
+        .stderr(Stdio::from(pipe_write));
+    let status = c.status().expect("spawn create");
+    assert!(status.success(), "create failed: {status}");
+    rt.exec(&["start", &eid]).ok();
+    let epid = rt
+        .state(&eid)
+        .map(|s| s["pid"].as_i64().unwrap_or(0))
+        .unwrap_or(0);
+    if epid > 0 {
+        wait_blocked_on_pipe(epid);
+    }
     std::fs::write(watcher.rootfs().join("stop"), "").expect("stop watcher");
+    spec_tests::wait_for_substring(&watcher.stdout_path(), "grab_done");
+    // Let the runtime process finish (EPIPE), as the exploit waits for it.
+    drop(pipe_read);
+    rt.wait_stopped(&eid);
+    std::fs::write(watcher.rootfs().join("try"), "").expect("release watcher");
     rt.wait_stopped(&wid);
     let report = read_text(&watcher.stdout_path());
+    let last = report.lines().last().unwrap_or_default();
     let v: serde_json::Value =
-        serde_json::from_str(report.trim()).unwrap_or_else(|e| panic!("{e}: {report:?}"));
-    assert_eq!(v["any_writable"], false, "{v}");
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {report:?}"));
     assert_eq!(runtime_hash(), before, "the runtime binary changed");
+    // A copy of the runtime (e.g. a memfd) must be sealed against writes too:
+    // an attacker who can rewrite it controls the runtime code that runs next.
+    assert_eq!(v["any_writable"], false, "an exe was writable: {v}");
 }
 
 #[test]

@@ -13,8 +13,9 @@
 //! - `open-exe [PID...]`: try to open `/proc/self/exe` and `/proc/PID/exe`
 //!   for writing, directly and through an `O_PATH` descriptor
 //!   (CVE-2019-5736).
-//! - `exe-watch STOPFILE`: until STOPFILE exists, grab an `O_PATH` descriptor
-//!   on the exe of every new process, then try to reopen each for writing.
+//! - `exe-watch STOPFILE TRYFILE`: until STOPFILE exists, grab an `O_PATH`
+//!   descriptor on the exe of every new process; print `{"grab_done":N}`;
+//!   once TRYFILE exists, try to reopen each for writing.
 //! - `cwd-escape`: where the working directory is, and whether `..` leads
 //!   outside the root (CVE-2024-21626).
 
@@ -272,30 +273,29 @@ fn open_exe(rest: &[String]) -> i32 {
 
 fn exe_watch(rest: &[String]) -> i32 {
     let stop = rest.first().map(String::as_str).unwrap_or("/stop");
+    let attempt = rest.get(1).map(String::as_str).unwrap_or("/try");
     let me = std::process::id();
-    let mut held: BTreeMap<u32, (libc::c_int, String)> = BTreeMap::new();
-    while !Path::new(stop).exists() {
-        let Ok(rd) = fs::read_dir("/proc") else { break };
-        for e in rd.filter_map(Result::ok) {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            if pid == me || held.contains_key(&pid) {
-                continue;
-            }
-            let path = format!("/proc/{pid}/exe");
-            if let Ok(fd) = open_flags(&path, libc::O_PATH) {
-                let target = fs::read_link(format!("/proc/self/fd/{fd}"))
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                held.insert(pid, (fd, target));
-            }
+    // Keyed by (pid, exe target): a process that re-executes is grabbed again.
+    let mut held: BTreeMap<(u32, String), libc::c_int> = BTreeMap::new();
+    loop {
+        // One last scan after the stop file appears, so a process the host
+        // saw blocked is surely grabbed.
+        let stopping = Path::new(stop).exists();
+        grab_exes(me, &mut held);
+        if stopping {
+            break;
         }
         std::thread::yield_now();
     }
+    // The exploit writes once the runtime process has exited (no ETXTBSY):
+    // the host says when, by creating the second file.
+    print(json!({ "grab_done": held.len() }));
+    while !Path::new(attempt).exists() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let mut results = Vec::new();
     let mut any_ok = false;
-    for (pid, (fd, target)) in &held {
+    for ((pid, target), fd) in &held {
         let r = open_flags(&format!("/proc/self/fd/{fd}"), libc::O_WRONLY);
         let v = match r {
             Ok(w) => {
@@ -315,6 +315,34 @@ fn exe_watch(rest: &[String]) -> i32 {
     }
     print(json!({"grabbed": results, "any_writable": any_ok}));
     0
+}
+
+/// Opens an O_PATH fd on the exe of every process not yet held with its
+/// current exe target.
+fn grab_exes(me: u32, held: &mut BTreeMap<(u32, String), libc::c_int>) {
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return;
+    };
+    for e in rd.filter_map(Result::ok) {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let path = format!("/proc/{pid}/exe");
+        let Ok(fd) = open_flags(&path, libc::O_PATH) else {
+            continue;
+        };
+        let target = fs::read_link(format!("/proc/self/fd/{fd}"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if held.contains_key(&(pid, target.clone())) {
+            close(fd);
+        } else {
+            held.insert((pid, target), fd);
+        }
+    }
 }
 
 fn cwd_escape() -> i32 {
