@@ -82,9 +82,6 @@ enum Command {
         /// Directory to write it in.
         #[arg(short, long, default_value = ".")]
         bundle: PathBuf,
-        /// Rootless config (not built yet).
-        #[arg(long)]
-        rootless: bool,
     },
     /// Print the runtime-spec features berth supports (JSON).
     Features,
@@ -283,10 +280,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
         Command::List { format, quiet } => {
             print!("{}", container::list(root, *format, *quiet).map_err(e)?);
         }
-        Command::Spec { bundle, rootless } => {
-            if *rootless {
-                return Err("spec --rootless: rootless mode is not built yet".into());
-            }
+        Command::Spec { bundle } => {
             let path = bundle.join("config.json");
             if path.exists() {
                 return Err(format!("{}: file already exists", path.display()));

@@ -127,7 +127,7 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
         .map_err(|e| Error::Other(e.to_string()))?;
     cleanup.cgroup = Some(cgroup.clone());
 
-    let exec_fifo = make_exec_fifo(&dir)?;
+    let exec_fifo = make_exec_fifo(&dir, container_root_ids(&spec))?;
     let console_socket = match &opts.console_socket {
         Some(p) if terminal => Some(
             UnixStream::connect(p)
@@ -214,10 +214,27 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
     Ok(state)
 }
 
-fn make_exec_fifo(dir: &Path) -> Result<OwnedFd, Error> {
+/// The host uid and gid of the container's root, when a user namespace maps
+/// it (init runs as that user and must be able to open exec.fifo).
+fn container_root_ids(spec: &oci_spec::runtime::Spec) -> Option<(u32, u32)> {
+    let linux = spec.linux().as_ref()?;
+    let host = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps.as_ref()?
+            .iter()
+            .find(|m| m.container_id() == 0)
+            .map(|m| m.host_id())
+    };
+    Some((host(linux.uid_mappings())?, host(linux.gid_mappings())?))
+}
+
+fn make_exec_fifo(dir: &Path, owner: Option<(u32, u32)>) -> Result<OwnedFd, Error> {
     let path = dir.join(super::EXEC_FIFO);
     nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
         .map_err(|e| Error::io(format!("mkfifo {}", path.display()), e.into()))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+            .map_err(|e| Error::io(format!("chown {}", path.display()), e))?;
+    }
     nix::fcntl::open(
         &path,
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
