@@ -232,3 +232,69 @@ fn unknown_seccomp_action_is_refused() {
     b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_SOMETIMES"});
     assert_refused(&rt, &unique_id("scact"), &b, "SCMP_ACT_SOMETIMES", true);
 }
+
+#[test]
+fn hostname_without_a_uts_namespace_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.drop_namespace("uts");
+    assert_refused(&rt, &unique_id("nouts"), &b, "hostname", true);
+}
+
+#[test]
+fn sysctl_outside_any_container_namespace_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    // The host's own value, so a runtime that wrongly writes it changes nothing.
+    let host = std::fs::read_to_string("/proc/sys/kernel/panic").expect("kernel.panic");
+    b.config["linux"]["sysctl"] = json!({"kernel.panic": host.trim()});
+    assert_refused(&rt, &unique_id("hostsysctl"), &b, "kernel.panic", true);
+}
+
+#[test]
+fn net_sysctl_without_a_network_namespace_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.drop_namespace("network");
+    let host = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("ip_forward");
+    b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": host.trim()});
+    assert_refused(
+        &rt,
+        &unique_id("netsysctl"),
+        &b,
+        "net.ipv4.ip_forward",
+        true,
+    );
+}
+
+#[test]
+fn duplicate_namespace_type_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("ns")
+        .push(json!({"type": "ipc"}));
+    assert_refused(&rt, &unique_id("dupns"), &b, "ipc", true);
+}
+
+#[test]
+fn rlimit_above_the_callers_hard_limit_fails_with_one_clear_line() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    // No CAP_SYS_RESOURCE here: raising the hard limit fails with EPERM inside init.
+    b.config["process"]["rlimits"] =
+        json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1u64 << 40}]);
+    assert_refused(&rt, &unique_id("rlimitup"), &b, "RLIMIT_NOFILE", true);
+}
+
+#[test]
+fn missing_executable_is_reported_and_nothing_is_left() {
+    let rt = Runtime::new();
+    let b = Bundle::with_args(&["/no-such-program"]);
+    let id = unique_id("noexe");
+    let out = rt.run(&id, &b, &[]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(out.stderr.contains("/no-such-program"), "{out}");
+    assert_nothing_left(&rt, &id, &b);
+}
