@@ -181,6 +181,81 @@ fn cve_2019_5736_shebang_proc_self_exe_entrypoint_cannot_overwrite_the_runtime()
 }
 
 #[test]
+fn cve_2019_5736_exec_of_a_shebang_proc_self_exe_cannot_overwrite_the_runtime() {
+    let before = runtime_hash();
+    let rt = Runtime::new();
+    // The container's init watches for processes and grabs their exe; the
+    // runtime's `exec` brings a process into its pid namespace.
+    let b = Bundle::checker(&["exe-watch", "/stop", "/try"]);
+    std::fs::write(b.rootfs().join("entry"), "#!/proc/self/exe\n").expect("write entry");
+    std::fs::set_permissions(
+        b.rootfs().join("entry"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod entry");
+    let id = unique_id("execwatch");
+    rt.create(&id, &b, &[]).ok();
+    rt.exec(&["start", &id]).ok();
+    let pid_file = b.path().join("exec.pid");
+    let (pipe_read, pipe_write) = full_pipe();
+    let mut c = rt.command();
+    c.arg("exec")
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(&id)
+        .arg("/entry");
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(pipe_write));
+    let mut child = c.spawn().expect("spawn exec");
+    // The exec'd process (the runtime binary, through the shebang) blocks
+    // writing its usage error to the full pipe, unless it never started.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let epid = loop {
+        let text = read_text(&pid_file);
+        if let Ok(p) = text.trim().parse::<i64>() {
+            break Some(p);
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            break None;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "exec never wrote its pid file"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    if let Some(p) = epid {
+        wait_blocked_on_pipe(p);
+    }
+    std::fs::write(b.rootfs().join("stop"), "").expect("stop watcher");
+    spec_tests::wait_for_substring(&b.stdout_path(), "grab_done");
+    drop(pipe_read);
+    let _ = child.wait();
+    std::fs::write(b.rootfs().join("try"), "").expect("release watcher");
+    rt.wait_stopped(&id);
+    let report = read_text(&b.stdout_path());
+    let last = report.lines().last().unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {report:?}"));
+    assert_eq!(runtime_hash(), before, "the runtime binary changed");
+    assert_eq!(v["any_writable"], false, "an exe was writable: {v}");
+}
+
+#[test]
+fn cve_2024_21626_exec_leaks_no_descriptors() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("execfds");
+    rt.create(&id, &b, &[]).ok();
+    rt.start_ready(&id, &b, 1);
+    let out = rt.exec(&["exec", &id, "/checker"]);
+    out.ok();
+    let r = out.json();
+    assert_eq!(spec_tests::report::fds(&r), [0, 1, 2], "{}", r["fds"]);
+}
+
+#[test]
 fn cve_2024_21626_no_descriptors_leak_into_the_container() {
     let rt = Runtime::new();
     let r = rt.report(&Bundle::checker(&[]));

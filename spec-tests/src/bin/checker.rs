@@ -14,7 +14,8 @@
 //!   for writing, directly and through an `O_PATH` descriptor
 //!   (CVE-2019-5736).
 //! - `exe-watch STOPFILE TRYFILE`: until STOPFILE exists, grab an `O_PATH`
-//!   descriptor on the exe of every new process; print `{"grab_done":N}`;
+//!   descriptor on the exe of every new process (recording refusals); print
+//!   `{"grab_done":N}`;
 //!   once TRYFILE exists, try to reopen each for writing.
 //! - `cwd-escape`: where the working directory is, and whether `..` leads
 //!   outside the root (CVE-2024-21626).
@@ -277,11 +278,12 @@ fn exe_watch(rest: &[String]) -> i32 {
     let me = std::process::id();
     // Keyed by (pid, exe target): a process that re-executes is grabbed again.
     let mut held: BTreeMap<(u32, String), libc::c_int> = BTreeMap::new();
+    let mut denied: BTreeMap<u32, String> = BTreeMap::new();
     loop {
         // One last scan after the stop file appears, so a process the host
         // saw blocked is surely grabbed.
         let stopping = Path::new(stop).exists();
-        grab_exes(me, &mut held);
+        grab_exes(me, &mut held, &mut denied);
         if stopping {
             break;
         }
@@ -313,13 +315,17 @@ fn exe_watch(rest: &[String]) -> i32 {
         };
         results.push(v);
     }
-    print(json!({"grabbed": results, "any_writable": any_ok}));
+    print(json!({"grabbed": results, "denied": denied, "any_writable": any_ok}));
     0
 }
 
 /// Opens an O_PATH fd on the exe of every process not yet held with its
-/// current exe target.
-fn grab_exes(me: u32, held: &mut BTreeMap<(u32, String), libc::c_int>) {
+/// current exe target; records why it could not, per pid.
+fn grab_exes(
+    me: u32,
+    held: &mut BTreeMap<(u32, String), libc::c_int>,
+    denied: &mut BTreeMap<u32, String>,
+) {
     let Ok(rd) = fs::read_dir("/proc") else {
         return;
     };
@@ -331,8 +337,12 @@ fn grab_exes(me: u32, held: &mut BTreeMap<(u32, String), libc::c_int>) {
             continue;
         }
         let path = format!("/proc/{pid}/exe");
-        let Ok(fd) = open_flags(&path, libc::O_PATH) else {
-            continue;
+        let fd = match open_flags(&path, libc::O_PATH) {
+            Ok(fd) => fd,
+            Err(e) => {
+                denied.insert(pid, e.to_string());
+                continue;
+            }
         };
         let target = fs::read_link(format!("/proc/self/fd/{fd}"))
             .map(|p| p.to_string_lossy().into_owned())
