@@ -41,7 +41,7 @@ pub fn workspace_dir() -> PathBuf {
 pub fn runtime_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(b) = std::env::var_os("BERTH_BIN") {
+        if let Some(b) = std::env::var_os("BERTH_BIN").filter(|b| !b.is_empty()) {
             return PathBuf::from(b);
         }
         let t = target_dir();
@@ -73,7 +73,7 @@ pub fn runtime_is_runc() -> bool {
 pub fn checker_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Some(b) = std::env::var_os("CHECKER_BIN") {
+        if let Some(b) = std::env::var_os("CHECKER_BIN").filter(|b| !b.is_empty()) {
             return PathBuf::from(b);
         }
         let dir = target_dir().join("spec-tests");
@@ -598,6 +598,23 @@ pub fn wait_for_lines(path: &Path, line: &str, count: usize) {
     }
 }
 
+/// Polls `path` until it contains `needle`; panics after a minute.
+pub fn wait_for_substring(path: &Path, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = read_text(path);
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never had {needle}: {text:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn capture(mut c: Command) -> Out {
     let cmdline = format!("{c:?}");
     let out = c
@@ -774,5 +791,63 @@ pub fn cgroups_mentioning(needle: &str) -> Vec<PathBuf> {
     }
     let mut out = Vec::new();
     walk(Path::new("/sys/fs/cgroup"), 5, needle, &mut out);
+    out
+}
+
+/// Removes, on drop, every cgroup directory whose name contains its needle
+/// (deepest first, retrying while exiting processes leave), so tests that
+/// name their own cgroups leave none behind even when they fail.
+#[derive(Debug)]
+pub struct CgroupGuard {
+    needle: String,
+}
+
+impl CgroupGuard {
+    /// Guards cgroups named with `needle` (use a [`unique_id`]).
+    pub fn new(needle: &str) -> CgroupGuard {
+        CgroupGuard {
+            needle: needle.to_string(),
+        }
+    }
+}
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut dirs: Vec<PathBuf> = cgroups_mentioning(&self.needle)
+                .into_iter()
+                .flat_map(|d| {
+                    let mut all = vec![d.clone()];
+                    all.extend(subdirs(&d));
+                    all
+                })
+                .collect();
+            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            dirs.dedup();
+            let mut left = false;
+            for d in &dirs {
+                if fs::remove_dir(d).is_err() && d.exists() {
+                    left = true;
+                }
+            }
+            if !left || Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.filter_map(Result::ok) {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                out.push(e.path());
+                out.extend(subdirs(&e.path()));
+            }
+        }
+    }
     out
 }

@@ -30,7 +30,8 @@ fn assert_refused(rt: &Runtime, id: &str, b: &Bundle, needle: &str, write_config
 }
 
 fn assert_nothing_left(rt: &Runtime, id: &str, b: &Bundle) {
-    if !id.is_empty() && !id.contains('/') {
+    // (`..` and `.` always "exist" below --root; the emptiness check covers them.)
+    if !id.is_empty() && !id.contains('/') && id != ".." && id != "." {
         assert!(!rt.root().join(id).exists(), "state dir left for {id:?}");
     }
     let left: Vec<_> = std::fs::read_dir(rt.root())
@@ -189,4 +190,111 @@ fn kill_with_an_unknown_signal_is_refused_and_the_container_keeps_running() {
         "{out}"
     );
     assert_eq!(rt.status(&id).as_deref(), Some("running"));
+}
+
+#[test]
+fn relative_cwd_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["process"]["cwd"] = "relative/dir".into();
+    assert_refused(&rt, &unique_id("relcwd"), &b, "relative/dir", true);
+}
+
+#[test]
+fn empty_args_are_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["process"]["args"] = json!([]);
+    assert_refused(&rt, &unique_id("noargs"), &b, "args", true);
+}
+
+#[test]
+fn unknown_device_type_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["linux"]["devices"] =
+        json!([{"path": "/dev/odd", "type": "x", "major": 1, "minor": 3}]);
+    assert_refused(&rt, &unique_id("devtype"), &b, "\"x\"", true);
+}
+
+#[test]
+fn relative_hook_path_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["hooks"] = json!({"createRuntime": [{"path": "bin/true"}]});
+    assert_refused(&rt, &unique_id("hookpath"), &b, "bin/true", true);
+}
+
+#[test]
+fn unknown_seccomp_action_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_SOMETIMES"});
+    assert_refused(&rt, &unique_id("scact"), &b, "SCMP_ACT_SOMETIMES", true);
+}
+
+#[test]
+fn hostname_without_a_uts_namespace_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.drop_namespace("uts");
+    assert_refused(&rt, &unique_id("nouts"), &b, "hostname", true);
+}
+
+#[test]
+fn sysctl_outside_any_container_namespace_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    // The host's own value, so a runtime that wrongly writes it changes nothing.
+    let host = std::fs::read_to_string("/proc/sys/kernel/panic").expect("kernel.panic");
+    b.config["linux"]["sysctl"] = json!({"kernel.panic": host.trim()});
+    assert_refused(&rt, &unique_id("hostsysctl"), &b, "kernel.panic", true);
+}
+
+#[test]
+fn net_sysctl_without_a_network_namespace_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.drop_namespace("network");
+    let host = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("ip_forward");
+    b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": host.trim()});
+    assert_refused(
+        &rt,
+        &unique_id("netsysctl"),
+        &b,
+        "net.ipv4.ip_forward",
+        true,
+    );
+}
+
+#[test]
+fn duplicate_namespace_type_is_refused() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("ns")
+        .push(json!({"type": "ipc"}));
+    assert_refused(&rt, &unique_id("dupns"), &b, "ipc", true);
+}
+
+#[test]
+fn rlimit_above_the_callers_hard_limit_fails_with_one_clear_line() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    // No CAP_SYS_RESOURCE here: raising the hard limit fails with EPERM inside init.
+    b.config["process"]["rlimits"] =
+        json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1u64 << 40}]);
+    assert_refused(&rt, &unique_id("rlimitup"), &b, "RLIMIT_NOFILE", true);
+}
+
+#[test]
+fn missing_executable_is_reported_and_nothing_is_left() {
+    let rt = Runtime::new();
+    let b = Bundle::with_args(&["/no-such-program"]);
+    let id = unique_id("noexe");
+    let out = rt.run(&id, &b, &[]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(out.stderr.contains("/no-such-program"), "{out}");
+    assert_nothing_left(&rt, &id, &b);
 }

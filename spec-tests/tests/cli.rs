@@ -239,3 +239,49 @@ fn state_json_has_the_oci_fields() {
         assert!(!st[key].is_null(), "{key} missing from {st}");
     }
 }
+
+#[test]
+fn features_describe_the_supported_spec() {
+    let rt = Runtime::new();
+    let out = rt.exec(&["features"]);
+    out.ok();
+    let f: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    assert!(
+        f["ociVersionMin"].is_string() && f["ociVersionMax"].is_string(),
+        "{f}"
+    );
+    let hooks = spec_tests::report::strings(&f["hooks"]);
+    for h in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ] {
+        assert!(hooks.contains(&h.to_string()), "{h} missing from {hooks:?}");
+    }
+    let ns = spec_tests::report::strings(&f["linux"]["namespaces"]);
+    for n in ["pid", "network", "ipc", "uts", "mount", "user", "cgroup"] {
+        assert!(ns.contains(&n.to_string()), "{n} missing from {ns:?}");
+    }
+    assert!(spec_tests::report::strings(&f["mountOptions"]).contains(&"ro".to_string()));
+}
+
+#[test]
+fn features_oci_version_max_is_at_least_1_3() {
+    let rt = Runtime::new();
+    let out = rt.exec(&["features"]);
+    out.ok();
+    let f: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    let max = f["ociVersionMax"].as_str().unwrap_or_default();
+    let parts: Vec<u32> = max
+        .split(['.', '-'])
+        .take(2)
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    assert!(
+        parts.as_slice() >= [1, 3].as_slice(),
+        "ociVersionMax {max:?}"
+    );
+}

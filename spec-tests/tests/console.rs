@@ -156,3 +156,19 @@ fn create_with_terminal_and_no_console_socket_is_refused() {
     assert_eq!(out.code, Some(1), "{out}");
     assert!(rt.state(&id).is_none(), "container created");
 }
+
+#[test]
+fn run_with_terminal_and_no_console_socket_relays_the_pty() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["process"]["terminal"] = true.into();
+    let out = rt.run(&unique_id("relay"), &b, &[]);
+    out.ok();
+    let r = console_json(&out, &out.stdout);
+    assert_eq!(
+        r["tty"]["isatty"],
+        json!([true, true, true]),
+        "{}",
+        r["tty"]
+    );
+}

@@ -143,3 +143,43 @@ fn failing_poststop_hook_does_not_stop_delete() {
         "container still known after delete"
     );
 }
+
+/// A hook that writes the inode of its mount namespace to DIR/NAME.mnt.
+fn mnt_ns_hook(dir: &str, name: &str) -> Value {
+    json!({"path": "/bin/sh", "args": ["sh", "-c",
+        format!("readlink /proc/self/ns/mnt > {dir}/{name}.mnt")]})
+}
+
+#[test]
+fn hooks_run_in_the_namespaces_the_spec_assigns() {
+    let rt = Runtime::new();
+    let log = TempDir::new("hookns");
+    let host = log.path().to_string_lossy().into_owned();
+    let mut b = Bundle::checker(&["sleep"]);
+    b.add_mount(
+        json!({"destination": "/hooks", "type": "bind", "source": host,
+        "options": ["rbind", "rw"]}),
+    );
+    b.config["hooks"] = json!({
+        "createRuntime": [mnt_ns_hook(&host, "createRuntime")],
+        "createContainer": [mnt_ns_hook(&host, "createContainer")],
+        "startContainer": [mnt_ns_hook("/hooks", "startContainer")],
+        "poststart": [mnt_ns_hook(&host, "poststart")]
+    });
+    let id = unique_id("hookns");
+    rt.create(&id, &b, &[]).ok();
+    rt.start_ready(&id, &b, 1);
+    let pid = rt.state(&id).expect("state")["pid"].as_i64().expect("pid");
+    let container = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).expect("container mnt ns");
+    let runtime = std::fs::read_link("/proc/self/ns/mnt").expect("own mnt ns");
+    let seen = |name: &str| {
+        read_text(&log.path().join(format!("{name}.mnt")))
+            .trim()
+            .to_string()
+    };
+    let (container, runtime) = (container.to_string_lossy(), runtime.to_string_lossy());
+    assert_eq!(seen("createRuntime"), runtime, "createRuntime");
+    assert_eq!(seen("createContainer"), container, "createContainer");
+    assert_eq!(seen("startContainer"), container, "startContainer");
+    assert_eq!(seen("poststart"), runtime, "poststart");
+}

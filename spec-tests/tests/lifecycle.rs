@@ -219,3 +219,70 @@ fn state_of_an_unknown_container_fails() {
     let out = rt.exec(&["state", &unique_id("nosuch")]);
     assert_ne!(out.code, Some(0), "{out}");
 }
+
+#[test]
+fn kill_of_a_created_container_stops_it() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("killcreated");
+    rt.create(&id, &b, &[]).ok();
+    rt.exec(&["kill", &id, "KILL"]).ok();
+    rt.wait_stopped(&id);
+    assert_eq!(rt.status(&id).as_deref(), Some("stopped"));
+    rt.exec(&["delete", &id]).ok();
+}
+
+#[test]
+fn kill_of_a_stopped_container_fails() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["exit", "0"]);
+    let id = unique_id("killstopped");
+    rt.create(&id, &b, &[]).ok();
+    rt.exec(&["start", &id]).ok();
+    rt.wait_stopped(&id);
+    let out = rt.exec(&["kill", &id, "KILL"]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(rt.status(&id).as_deref(), Some("stopped"));
+}
+
+#[test]
+fn start_of_a_stopped_container_fails() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["exit", "0"]);
+    let id = unique_id("startstopped");
+    rt.create(&id, &b, &[]).ok();
+    rt.exec(&["start", &id]).ok();
+    rt.wait_stopped(&id);
+    let out = rt.exec(&["start", &id]);
+    assert_ne!(out.code, Some(0), "{out}");
+}
+
+#[test]
+fn concurrent_force_deletes_of_one_container_leave_nothing() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("racedel");
+    rt.create(&id, &b, &[]).ok();
+    rt.exec(&["start", &id]).ok();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = rt.command();
+            c.args(["delete", "--force", &id])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            c.spawn().expect("spawn delete")
+        })
+        .collect();
+    let codes: Vec<Option<i32>> = children
+        .into_iter()
+        .map(|mut c| c.wait().expect("wait delete").code())
+        .collect();
+    assert!(codes.contains(&Some(0)), "no delete succeeded: {codes:?}");
+    assert!(
+        codes.iter().all(|c| c.is_some()),
+        "a delete crashed: {codes:?}"
+    );
+    assert!(rt.state(&id).is_none());
+    assert!(!rt.root().join(&id).exists(), "state dir left behind");
+}

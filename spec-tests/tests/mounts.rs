@@ -200,3 +200,93 @@ fn rootfs_propagation_shared_makes_root_shared() {
     let prop = spec_tests::report::strings(&root["propagation"]);
     assert!(prop.iter().any(|p| p.starts_with("shared:")), "{root}");
 }
+
+#[test]
+fn no_pivot_still_confines_the_process_to_the_rootfs() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["cwd-escape"]);
+    let out = rt.run(&unique_id("nopivot"), &b, &["--no-pivot"]);
+    out.ok();
+    let v = out.json();
+    assert_eq!(v["reaches_root"], true, "{v}");
+    assert_eq!(v["sees_etc_os_release_above"], false, "{v}");
+    let out = rt.run(
+        &unique_id("nopivotls"),
+        &Bundle::checker(&["ls", "/"]),
+        &["--no-pivot"],
+    );
+    let names = spec_tests::report::strings(&out.json()["value"]);
+    assert!(names.contains(&"checker".to_string()), "{names:?}");
+}
+
+#[test]
+fn recursive_read_only_bind_makes_submounts_read_only() {
+    let rt = Runtime::new();
+    let host = TempDir::new("rro");
+    let sub = host.path().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir sub");
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&sub)
+        .status()
+        .expect("mount tmpfs");
+    assert!(status.success());
+    let mut b = Bundle::checker(&["write", "/data/sub/new"]);
+    b.add_mount(json!({"destination": "/data", "type": "bind",
+        "source": host.path(), "options": ["rbind", "rro"]}));
+    let out = rt.run(&unique_id("rro"), &b, &[]);
+    assert_eq!(out.json()["errno"], libc::EROFS, "{out}");
+}
+
+#[test]
+fn mount_flag_options_are_applied() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.add_mount(
+        json!({"destination": "/flags", "type": "tmpfs", "source": "tmpfs",
+        "options": ["noexec", "nosuid", "nodev", "noatime", "ro"]}),
+    );
+    let r = rt.report(&b);
+    for opt in ["noexec", "nosuid", "nodev", "noatime", "ro"] {
+        assert!(
+            mount_has_option(&r, "/flags", opt),
+            "/flags lacks {opt}: {:?}",
+            mount(&r, "/flags")
+        );
+    }
+}
+
+#[test]
+fn bind_mount_propagation_option_is_applied() {
+    let rt = Runtime::new();
+    let host = TempDir::new("bindprop");
+    let mut b = Bundle::checker(&[]);
+    b.add_mount(
+        json!({"destination": "/shared", "type": "bind", "source": host.path(),
+        "options": ["rbind", "rshared"]}),
+    );
+    b.add_mount(
+        json!({"destination": "/private", "type": "bind", "source": host.path(),
+        "options": ["rbind", "rprivate"]}),
+    );
+    let r = rt.report(&b);
+    let shared =
+        spec_tests::report::strings(&mount(&r, "/shared").expect("/shared")["propagation"]);
+    assert!(
+        shared.iter().any(|p| p.starts_with("shared:")),
+        "{shared:?}"
+    );
+    let private = &mount(&r, "/private").expect("/private")["propagation"];
+    assert_eq!(private, &json!([]), "{private}");
+}
+
+#[test]
+fn dev_stays_writable_under_a_read_only_root() {
+    let rt = Runtime::new();
+    let out = rt.run(
+        &unique_id("devshm"),
+        &Bundle::checker(&["write", "/dev/shm/x"]),
+        &[],
+    );
+    out.ok();
+}

@@ -190,3 +190,32 @@ fn personality_linux32_is_applied() {
     let r = rt.report(&b);
     assert_eq!(r["personality"].as_i64(), Some(0x0008));
 }
+
+/// The session keyring id of the calling process (KEYCTL_GET_KEYRING_ID).
+fn own_session_keyring() -> i64 {
+    // SAFETY: keyctl with integer arguments only.
+    unsafe { libc::syscall(libc::SYS_keyctl, 0, -3, 0) }
+}
+
+#[test]
+fn container_gets_a_new_session_keyring() {
+    let rt = Runtime::new();
+    let r = rt.report(&Bundle::checker(&[]));
+    let inside = r["session_keyring"].as_i64().expect("session_keyring");
+    assert!(inside > 0, "no session keyring: {inside}");
+    assert_ne!(
+        inside,
+        own_session_keyring(),
+        "the caller's keyring was shared"
+    );
+}
+
+#[test]
+fn no_new_keyring_keeps_the_callers_session_keyring() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&[]);
+    let out = rt.run(&spec_tests::unique_id("keyring"), &b, &["--no-new-keyring"]);
+    out.ok();
+    let mine = own_session_keyring();
+    assert_eq!(out.json()["session_keyring"].as_i64(), Some(mine));
+}

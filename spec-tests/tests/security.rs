@@ -8,8 +8,11 @@ use spec_tests::{
     fnv1a, host_mounts_mentioning, read_text, runtime_bin, snapshot, unique_id, Bundle, Out,
     Runtime, TempDir,
 };
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
+use std::process::Stdio;
 
 fn runtime_hash() -> u64 {
     fnv1a(&std::fs::read(runtime_bin()).expect("read runtime binary"))
@@ -74,20 +77,65 @@ fn cve_2019_5736_created_init_exe_is_not_writable_from_its_pid_namespace() {
     out.ok();
     let v = out.json();
     assert_eq!(v["any_writable"], false, "{v}");
+    // Pinning the host binary is the exploit's first step: once the runtime
+    // exits, the pinned fd opens for writing.
+    let host = std::fs::canonicalize(runtime_bin()).expect("runtime path");
+    assert_ne!(
+        v["probes"][1]["target"],
+        host.to_string_lossy().as_ref(),
+        "{v}"
+    );
     assert_eq!(runtime_hash(), before, "the runtime binary changed");
+}
+
+/// A pipe whose buffer is already full: a process writing to it blocks.
+fn full_pipe() -> (std::fs::File, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 returns.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
+    assert_eq!(r, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: pipe2 just returned these fds; each is owned once.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut wf = std::fs::File::from(w);
+    let chunk = [b'x'; 4096];
+    while wf.write(&chunk).is_ok() {}
+    // SAFETY: clearing O_NONBLOCK on an fd we own.
+    unsafe { libc::fcntl(wf.as_raw_fd(), libc::F_SETFL, 0) };
+    (std::fs::File::from(r), OwnedFd::from(wf))
+}
+
+/// Waits until `pid` is gone or blocked writing to a pipe.
+fn wait_blocked_on_pipe(pid: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan"));
+        match wchan {
+            Err(_) => return,
+            Ok(w) if w.contains("pipe_write") => return,
+            Ok(_) => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {pid} never blocked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 #[test]
 fn cve_2019_5736_shebang_proc_self_exe_entrypoint_cannot_overwrite_the_runtime() {
     let before = runtime_hash();
     let rt = Runtime::new();
-    // The watcher grabs an O_PATH fd on every new process's exe in the shared
-    // pid namespace, then tries to reopen each for writing.
-    let watcher = Bundle::checker(&["exe-watch", "/stop"]);
+    // The watcher grabs an O_PATH fd on every process's exe in the shared
+    // pid namespace; after the victim exits it reopens each for writing.
+    let watcher = Bundle::checker(&["exe-watch", "/stop", "/try"]);
     let wid = unique_id("exewatch");
     rt.create(&wid, &watcher, &[]).ok();
     rt.exec(&["start", &wid]).ok();
     let pid = rt.state(&wid).expect("state")["pid"].as_i64().expect("pid");
+    // /entry is `#!/proc/self/exe`: the runtime's own binary becomes the
+    // container process. Its stderr is a full pipe, so it blocks printing
+    // its usage error and the watcher surely sees it.
     let mut entry = Bundle::with_args(&["/entry"]);
     std::fs::write(entry.rootfs().join("entry"), "#!/proc/self/exe\n").expect("write entry");
     std::fs::set_permissions(
@@ -96,14 +144,115 @@ fn cve_2019_5736_shebang_proc_self_exe_entrypoint_cannot_overwrite_the_runtime()
     )
     .expect("chmod entry");
     entry.join_namespace("pid", &format!("/proc/{pid}/ns/pid"));
-    let _ = rt.run(&unique_id("shebang"), &entry, &[]);
+    entry.write_config();
+    let eid = unique_id("shebang");
+    rt.track(&eid);
+    let (pipe_read, pipe_write) = full_pipe();
+    let mut c = rt.command();
+    c.arg("create").arg("--bundle").arg(entry.path()).arg(&eid);
+    c.stdin(Stdio::null())
+        .stdout(std::fs::File::create(entry.stdout_path()).expect("stdout file"))
+        .stderr(Stdio::from(pipe_write));
+    let status = c.status().expect("spawn create");
+    assert!(status.success(), "create failed: {status}");
+    rt.exec(&["start", &eid]).ok();
+    let epid = rt
+        .state(&eid)
+        .map(|s| s["pid"].as_i64().unwrap_or(0))
+        .unwrap_or(0);
+    if epid > 0 {
+        wait_blocked_on_pipe(epid);
+    }
     std::fs::write(watcher.rootfs().join("stop"), "").expect("stop watcher");
+    spec_tests::wait_for_substring(&watcher.stdout_path(), "grab_done");
+    // Let the runtime process finish (EPIPE), as the exploit waits for it.
+    drop(pipe_read);
+    rt.wait_stopped(&eid);
+    std::fs::write(watcher.rootfs().join("try"), "").expect("release watcher");
     rt.wait_stopped(&wid);
     let report = read_text(&watcher.stdout_path());
+    let last = report.lines().last().unwrap_or_default();
     let v: serde_json::Value =
-        serde_json::from_str(report.trim()).unwrap_or_else(|e| panic!("{e}: {report:?}"));
-    assert_eq!(v["any_writable"], false, "{v}");
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {report:?}"));
     assert_eq!(runtime_hash(), before, "the runtime binary changed");
+    // A copy of the runtime (e.g. a memfd) must be sealed against writes too:
+    // an attacker who can rewrite it controls the runtime code that runs next.
+    assert_eq!(v["any_writable"], false, "an exe was writable: {v}");
+}
+
+#[test]
+fn cve_2019_5736_exec_of_a_shebang_proc_self_exe_cannot_overwrite_the_runtime() {
+    let before = runtime_hash();
+    let rt = Runtime::new();
+    // The container's init watches for processes and grabs their exe; the
+    // runtime's `exec` brings a process into its pid namespace.
+    let b = Bundle::checker(&["exe-watch", "/stop", "/try"]);
+    std::fs::write(b.rootfs().join("entry"), "#!/proc/self/exe\n").expect("write entry");
+    std::fs::set_permissions(
+        b.rootfs().join("entry"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod entry");
+    let id = unique_id("execwatch");
+    rt.create(&id, &b, &[]).ok();
+    rt.exec(&["start", &id]).ok();
+    let pid_file = b.path().join("exec.pid");
+    let (pipe_read, pipe_write) = full_pipe();
+    let mut c = rt.command();
+    c.arg("exec")
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(&id)
+        .arg("/entry");
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(pipe_write));
+    let mut child = c.spawn().expect("spawn exec");
+    // The exec'd process (the runtime binary, through the shebang) blocks
+    // writing its usage error to the full pipe, unless it never started.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let epid = loop {
+        let text = read_text(&pid_file);
+        if let Ok(p) = text.trim().parse::<i64>() {
+            break Some(p);
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            break None;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "exec never wrote its pid file"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    if let Some(p) = epid {
+        wait_blocked_on_pipe(p);
+    }
+    std::fs::write(b.rootfs().join("stop"), "").expect("stop watcher");
+    spec_tests::wait_for_substring(&b.stdout_path(), "grab_done");
+    drop(pipe_read);
+    let _ = child.wait();
+    std::fs::write(b.rootfs().join("try"), "").expect("release watcher");
+    rt.wait_stopped(&id);
+    let report = read_text(&b.stdout_path());
+    let last = report.lines().last().unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {report:?}"));
+    assert_eq!(runtime_hash(), before, "the runtime binary changed");
+    assert_eq!(v["any_writable"], false, "an exe was writable: {v}");
+}
+
+#[test]
+fn cve_2024_21626_exec_leaks_no_descriptors() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("execfds");
+    rt.create(&id, &b, &[]).ok();
+    rt.start_ready(&id, &b, 1);
+    let out = rt.exec(&["exec", &id, "/checker"]);
+    out.ok();
+    let r = out.json();
+    assert_eq!(spec_tests::report::fds(&r), [0, 1, 2], "{}", r["fds"]);
 }
 
 #[test]
@@ -306,7 +455,14 @@ fn cve_2019_16884_proc_as_a_symlink_to_a_host_dir_is_not_followed() {
     b.config["linux"]["sysctl"] = json!({"net.ipv4.ip_unprivileged_port_start": "80"});
     if let Some(out) = run_maybe(&rt, "procln", &b) {
         let r = out.json();
-        let m = spec_tests::report::mount(&r, "/proc").expect("a /proc mount");
+        // runc refuses ("must be mounted on ordinary directory"); mounting
+        // procfs wherever the symlink leads is following it.
+        let m = spec_tests::report::mount(&r, "/proc").unwrap_or_else(|| {
+            panic!(
+                "no mount at /proc: the symlink was followed\n{}",
+                r["mounts"]
+            )
+        });
         assert_eq!(m["fstype"], "proc", "{m}");
     }
     assert_untouched(canary.path(), &before);

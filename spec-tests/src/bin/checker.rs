@@ -5,7 +5,7 @@
 //!
 //! Sub-commands (each prints one JSON line on stdout):
 //! - `report` (default): the full report.
-//! - `write PATH [TEXT]`, `read PATH`, `stat PATH`, `ls PATH`: file probes;
+//! - `write PATH [TEXT]`, `read PATH`, `stat PATH`, `ls PATH`, `mkdir PATH`: file probes;
 //!   exit 0 when the operation worked, 1 when it failed.
 //! - `exit N`: exit with status N, printing nothing.
 //! - `sleep`: install handlers for every catchable signal, print
@@ -13,8 +13,10 @@
 //! - `open-exe [PID...]`: try to open `/proc/self/exe` and `/proc/PID/exe`
 //!   for writing, directly and through an `O_PATH` descriptor
 //!   (CVE-2019-5736).
-//! - `exe-watch STOPFILE`: until STOPFILE exists, grab an `O_PATH` descriptor
-//!   on the exe of every new process, then try to reopen each for writing.
+//! - `exe-watch STOPFILE TRYFILE`: until STOPFILE exists, grab an `O_PATH`
+//!   descriptor on the exe of every new process (recording refusals); print
+//!   `{"grab_done":N}`;
+//!   once TRYFILE exists, try to reopen each for writing.
 //! - `cwd-escape`: where the working directory is, and whether `..` leads
 //!   outside the root (CVE-2024-21626).
 
@@ -37,6 +39,7 @@ fn main() {
         "read" => file_read(rest),
         "stat" => file_stat(rest),
         "ls" => file_ls(rest),
+        "mkdir" => file_mkdir(rest),
         "exit" => rest.first().and_then(|s| s.parse().ok()).unwrap_or(0),
         "sleep" => sleep_until_signal(),
         "open-exe" => open_exe(rest),
@@ -158,6 +161,11 @@ fn file_ls(rest: &[String]) -> i32 {
     outcome("ls", path, r)
 }
 
+fn file_mkdir(rest: &[String]) -> i32 {
+    let path = rest.first().map(String::as_str).unwrap_or("");
+    outcome("mkdir", path, fs::create_dir(path).map(|_| Value::Null))
+}
+
 static SIGNALLED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 extern "C" fn on_signal(sig: libc::c_int) {
@@ -266,30 +274,30 @@ fn open_exe(rest: &[String]) -> i32 {
 
 fn exe_watch(rest: &[String]) -> i32 {
     let stop = rest.first().map(String::as_str).unwrap_or("/stop");
+    let attempt = rest.get(1).map(String::as_str).unwrap_or("/try");
     let me = std::process::id();
-    let mut held: BTreeMap<u32, (libc::c_int, String)> = BTreeMap::new();
-    while !Path::new(stop).exists() {
-        let Ok(rd) = fs::read_dir("/proc") else { break };
-        for e in rd.filter_map(Result::ok) {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            if pid == me || held.contains_key(&pid) {
-                continue;
-            }
-            let path = format!("/proc/{pid}/exe");
-            if let Ok(fd) = open_flags(&path, libc::O_PATH) {
-                let target = fs::read_link(format!("/proc/self/fd/{fd}"))
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                held.insert(pid, (fd, target));
-            }
+    // Keyed by (pid, exe target): a process that re-executes is grabbed again.
+    let mut held: BTreeMap<(u32, String), libc::c_int> = BTreeMap::new();
+    let mut denied: BTreeMap<u32, String> = BTreeMap::new();
+    loop {
+        // One last scan after the stop file appears, so a process the host
+        // saw blocked is surely grabbed.
+        let stopping = Path::new(stop).exists();
+        grab_exes(me, &mut held, &mut denied);
+        if stopping {
+            break;
         }
         std::thread::yield_now();
     }
+    // The exploit writes once the runtime process has exited (no ETXTBSY):
+    // the host says when, by creating the second file.
+    print(json!({ "grab_done": held.len() }));
+    while !Path::new(attempt).exists() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let mut results = Vec::new();
     let mut any_ok = false;
-    for (pid, (fd, target)) in &held {
+    for ((pid, target), fd) in &held {
         let r = open_flags(&format!("/proc/self/fd/{fd}"), libc::O_WRONLY);
         let v = match r {
             Ok(w) => {
@@ -307,8 +315,44 @@ fn exe_watch(rest: &[String]) -> i32 {
         };
         results.push(v);
     }
-    print(json!({"grabbed": results, "any_writable": any_ok}));
+    print(json!({"grabbed": results, "denied": denied, "any_writable": any_ok}));
     0
+}
+
+/// Opens an O_PATH fd on the exe of every process not yet held with its
+/// current exe target; records why it could not, per pid.
+fn grab_exes(
+    me: u32,
+    held: &mut BTreeMap<(u32, String), libc::c_int>,
+    denied: &mut BTreeMap<u32, String>,
+) {
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return;
+    };
+    for e in rd.filter_map(Result::ok) {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let path = format!("/proc/{pid}/exe");
+        let fd = match open_flags(&path, libc::O_PATH) {
+            Ok(fd) => fd,
+            Err(e) => {
+                denied.insert(pid, e.to_string());
+                continue;
+            }
+        };
+        let target = fs::read_link(format!("/proc/self/fd/{fd}"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if held.contains_key(&(pid, target.clone())) {
+            close(fd);
+        } else {
+            held.insert((pid, target), fd);
+        }
+    }
 }
 
 fn cwd_escape() -> i32 {
@@ -689,6 +733,9 @@ fn report() -> Value {
     let ioprio = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, 0) };
     // SAFETY: personality(0xffffffff) only queries.
     let personality = unsafe { libc::personality(0xffff_ffff) };
+    // KEYCTL_GET_KEYRING_ID (0) of KEY_SPEC_SESSION_KEYRING (-3), without creating one.
+    // SAFETY: keyctl with integer arguments only.
+    let keyring = unsafe { libc::syscall(libc::SYS_keyctl, 0, -3, 0) };
     let (hostname, domainname) = uname();
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
@@ -736,6 +783,7 @@ fn report() -> Value {
         "scheduler": {"policy": policy, "priority": sp.sched_priority, "nice": nice},
         "ioprio": ioprio,
         "personality": personality,
+        "session_keyring": keyring,
         "tty": tty(),
     })
 }
