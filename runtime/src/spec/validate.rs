@@ -189,6 +189,17 @@ fn namespaces(spec: &Spec) -> Result<(), SpecError> {
                     "linux.sysctl \"{key}\" needs a network namespace"
                 )));
             }
+            let uts = key == "kernel.hostname" || key == "kernel.domainname";
+            if uts && !has(LinuxNamespaceType::Uts) {
+                return Err(SpecError::config(format!(
+                    "linux.sysctl \"{key}\" needs a uts namespace"
+                )));
+            }
+            if !(ipc || uts || key.starts_with("net.")) {
+                return Err(SpecError::config(format!(
+                    "linux.sysctl \"{key}\" is not namespaced: setting it would change the host"
+                )));
+            }
         }
     }
     for (i, d) in linux.devices().iter().flatten().enumerate() {
