@@ -878,6 +878,51 @@ fn mount_target_behind_an_absolute_symlink_stays_in_the_rootfs() {
 }
 
 #[test]
+fn mount_targets_swapped_for_symlinks_during_setup_never_reach_the_host() {
+    // CVE-2021-30465: a directory on the way to a mount target is swapped
+    // with a symlink to a host directory while mounts are being made.
+    let b = Bundle::new();
+    let victim = Victim::dir();
+    let race = b.rootfs().join("race");
+    let link = b.rootfs().join("race-link");
+    std::fs::create_dir_all(&race).unwrap();
+    std::os::unix::fs::symlink(&victim.0, &link).unwrap();
+    let mut mounts = vec![json!({"destination": "/proc", "type": "proc", "source": "proc"})];
+    for i in 0..200 {
+        mounts.push(
+            json!({"destination": format!("/race/m{i}"), "type": "tmpfs", "source": "tmpfs"}),
+        );
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (stop, race, link) = (stop.clone(), race.clone(), link.clone());
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let flags = rustix::fs::RenameFlags::EXCHANGE;
+                if rustix::fs::renameat_with(rustix::fs::CWD, &race, rustix::fs::CWD, &link, flags)
+                    .is_ok()
+                {
+                    swaps += 1;
+                }
+            }
+            swaps
+        })
+    };
+    let out = b.run(&config(json!(mounts), json!({})), "true", &[], &[]);
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert!(swaps > 0, "the swapper never ran");
+    // Whether every mount succeeded depends on the race; the host must not care.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("ROOTFS-"),
+        "the helper did not run:\n{stdout}"
+    );
+    victim.assert_dir_untouched();
+}
+
+#[test]
 fn mount_target_behind_a_dotdot_symlink_stays_in_the_rootfs() {
     let b = Bundle::new();
     let victim = Victim::dir();
