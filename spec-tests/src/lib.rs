@@ -615,17 +615,56 @@ pub fn wait_for_substring(path: &Path, needle: &str) {
     }
 }
 
+/// How long one runtime invocation may take before the test fails as hung.
+const COMMAND_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Runs `c` with stdin from /dev/null, capturing stdout and stderr. A
+/// runtime that hangs, or leaves a process holding its output pipes, fails
+/// the test after [`COMMAND_DEADLINE`] instead of hanging the suite.
 fn capture(mut c: Command) -> Out {
     let cmdline = format!("{c:?}");
-    let out = c
+    let mut child = c
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("spawn {cmdline}: {e}"));
+    let pipe_reader = |mut r: Box<dyn Read + Send>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            let _ = tx.send(String::from_utf8_lossy(&buf).into_owned());
+        });
+        rx
+    };
+    let out_rx = pipe_reader(Box::new(child.stdout.take().expect("stdout pipe")));
+    let err_rx = pipe_reader(Box::new(child.stderr.take().expect("stderr pipe")));
+    let deadline = Instant::now() + COMMAND_DEADLINE;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait for runtime") {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmdline} hung for {COMMAND_DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(5);
+    let recv = |rx: std::sync::mpsc::Receiver<String>, which: &str| {
+        rx.recv_timeout(left).unwrap_or_else(|_| {
+            panic!("{cmdline} exited ({status}) but a leftover process holds its {which}")
+        })
+    };
+    let stdout = recv(out_rx, "stdout");
+    let stderr = recv(err_rx, "stderr");
     Out {
         cmdline,
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: status.code(),
+        stdout,
+        stderr,
     }
 }
 
