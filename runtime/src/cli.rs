@@ -83,6 +83,40 @@ enum Command {
         #[arg(short, long, default_value = ".")]
         bundle: PathBuf,
     },
+    /// Freeze every process of a container.
+    Pause {
+        /// Container id.
+        id: String,
+    },
+    /// Thaw a paused container.
+    Resume {
+        /// Container id.
+        id: String,
+    },
+    /// List a container's processes.
+    Ps {
+        /// Container id.
+        id: String,
+        /// table or json.
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: container::PsFormat,
+        /// Arguments for ps(1) (after --).
+        #[arg(last = true)]
+        ps_args: Vec<String>,
+    },
+    /// Resource usage (--stats: once) and OOM events.
+    Events {
+        /// Container id.
+        id: String,
+        /// Print one stats object and exit.
+        #[arg(long)]
+        stats: bool,
+        /// Time between stats (5s, 500ms).
+        #[arg(long, default_value = "5s")]
+        interval: String,
+    },
+    /// Change a container's resources.
+    Update(Box<UpdateArgs>),
     /// Print the runtime-spec features berth supports (JSON).
     Features,
     /// Run a new process inside a running container.
@@ -98,6 +132,71 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+}
+
+#[derive(Debug, Args)]
+struct UpdateArgs {
+    /// Container id.
+    id: String,
+    /// A JSON file of linux.resources (`-`: stdin).
+    #[arg(short, long)]
+    resources: Option<String>,
+    /// Memory limit (e.g. 128m).
+    #[arg(long)]
+    memory: Option<String>,
+    /// Memory + swap limit (-1: unlimited).
+    #[arg(long = "memory-swap")]
+    memory_swap: Option<String>,
+    /// Memory soft limit.
+    #[arg(long = "memory-reservation")]
+    memory_reservation: Option<String>,
+    /// CPU shares (relative weight).
+    #[arg(long = "cpu-shares")]
+    cpu_shares: Option<u64>,
+    /// CPU CFS quota in microseconds.
+    #[arg(long = "cpu-quota")]
+    cpu_quota: Option<i64>,
+    /// CPU CFS period in microseconds.
+    #[arg(long = "cpu-period")]
+    cpu_period: Option<u64>,
+    /// Realtime runtime in microseconds.
+    #[arg(long = "cpu-rt-runtime")]
+    cpu_rt_runtime: Option<i64>,
+    /// Realtime period in microseconds.
+    #[arg(long = "cpu-rt-period")]
+    cpu_rt_period: Option<u64>,
+    /// CPUs allowed (0-3, 0,1).
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    /// Memory nodes allowed.
+    #[arg(long = "cpuset-mems")]
+    cpuset_mems: Option<String>,
+    /// Maximum number of tasks.
+    #[arg(long = "pids-limit")]
+    pids_limit: Option<i64>,
+    /// Block IO weight (10-1000).
+    #[arg(long = "blkio-weight")]
+    blkio_weight: Option<u16>,
+}
+
+impl UpdateArgs {
+    fn flags(&self) -> container::UpdateFlags {
+        container::UpdateFlags {
+            resources: self.resources.clone(),
+            memory: self.memory.clone(),
+            memory_swap: self.memory_swap.clone(),
+            memory_reservation: self.memory_reservation.clone(),
+            cpu_shares: self.cpu_shares,
+            cpu_quota: self.cpu_quota,
+            cpu_period: self.cpu_period,
+            cpu_rt_runtime: self.cpu_rt_runtime,
+            cpu_rt_period: self.cpu_rt_period,
+            cpuset_cpus: self.cpuset_cpus.clone(),
+            cpuset_mems: self.cpuset_mems.clone(),
+            pids_limit: self.pids_limit,
+            blkio_weight: self.blkio_weight,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -288,6 +387,22 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
             std::fs::write(&path, crate::spec::default_spec_json())
                 .map_err(|x| format!("{}: {x}", path.display()))?;
         }
+        Command::Pause { id } => container::pause(root, id).map_err(e)?,
+        Command::Resume { id } => container::resume(root, id).map_err(e)?,
+        Command::Ps {
+            id,
+            format,
+            ps_args,
+        } => print!("{}", container::ps(root, id, *format, ps_args).map_err(e)?),
+        Command::Events {
+            id,
+            stats,
+            interval,
+        } => {
+            let interval = container::parse_interval(interval)?;
+            container::events(root, id, *stats, interval).map_err(e)?;
+        }
+        Command::Update(a) => container::update(root, &a.id, &a.flags()).map_err(e)?,
         Command::Features => {
             let f = crate::features::features();
             println!("{}", serde_json::to_string_pretty(&f).map_err(|x| x.to_string())?);

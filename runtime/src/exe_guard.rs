@@ -2,10 +2,15 @@
 //! open the host's berth binary for writing through /proc/<pid>/exe while a
 //! berth process sits in its namespaces.
 //!
-//! berth runs the verbs that enter a container (create, run) from a sealed
-//! memfd copy of itself: /proc/self/exe then names an anonymous, read-only
-//! file, so even a container that execs `/proc/self/exe` (or opens it from
-//! another process) can only reach the copy, and seals forbid writing it.
+//! berth runs the verbs that enter a container (create, run, exec) from a
+//! read-only view of its own binary: a detached, read-only bind mount of the
+//! file (`open_tree(OPEN_TREE_CLONE)` + `mount_setattr(MOUNT_ATTR_RDONLY)`),
+//! exec'd through its descriptor. /proc/<pid>/exe then names the binary on a
+//! read-only mount, so opening it for writing fails with EROFS however the
+//! container reaches it. This costs two syscalls and the re-exec; the older
+//! defence, a sealed memfd copy of the whole binary (runc 1.0, youki), adds a
+//! copy of several MB to every call and stays only as the fallback for
+//! kernels without the new mount API.
 
 use std::ffi::CString;
 use std::io::Write;
@@ -14,15 +19,48 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 const F_SEAL_ALL: libc::c_int =
     libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
 
-/// Re-executes berth from a sealed memfd copy unless it already runs from
-/// one. Returns only when the current process is already sealed.
+/// Re-executes berth from a read-only view of itself unless it already
+/// runs from one. Returns only when the current process is protected.
 pub fn ensure_sealed() -> Result<(), String> {
     let exe =
         std::fs::File::open("/proc/self/exe").map_err(|e| format!("open /proc/self/exe: {e}"))?;
-    if is_sealed(exe.as_raw_fd()) {
+    if is_sealed(exe.as_raw_fd()) || on_readonly_mount(&exe) {
         return Ok(());
     }
-    let memfd = sealed_copy(&exe)?;
+    let target = match readonly_view(&exe) {
+        Ok(fd) => fd,
+        Err(_) => sealed_copy(&exe)?,
+    };
+    reexec(&target)
+}
+
+/// True when the binary sits on a read-only mount.
+fn on_readonly_mount(exe: &std::fs::File) -> bool {
+    nix::sys::statvfs::fstatvfs(exe)
+        .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+}
+
+/// A detached, read-only bind mount of the binary.
+fn readonly_view(exe: &std::fs::File) -> Result<OwnedFd, String> {
+    use std::os::fd::AsFd;
+    let tree = crate::sys::mountapi::clone_fd(exe.as_fd(), false)
+        .map_err(|e| format!("open_tree: {e}"))?;
+    crate::sys::mountapi::set_attr(
+        tree.as_fd(),
+        false,
+        crate::sys::mountapi::AttrChange {
+            set: libc::MOUNT_ATTR_RDONLY,
+            clr: 0,
+            propagation: 0,
+        },
+        None,
+    )
+    .map_err(|e| format!("mount_setattr: {e}"))?;
+    Ok(tree)
+}
+
+/// Execs `target` with this process's arguments and environment.
+fn reexec(target: &OwnedFd) -> Result<(), String> {
     let args: Vec<CString> = std::env::args_os()
         .map(|a| CString::new(a.into_encoded_bytes()).unwrap_or_default())
         .collect();
@@ -34,8 +72,15 @@ pub fn ensure_sealed() -> Result<(), String> {
             CString::new(kv).unwrap_or_default()
         })
         .collect();
-    let e = nix::unistd::fexecve(&memfd, &args, &env).unwrap_err();
-    Err(format!("re-exec from a sealed copy: {e}"))
+    let e = nix::unistd::execveat(
+        target,
+        c"",
+        &args,
+        &env,
+        nix::fcntl::AtFlags::AT_EMPTY_PATH,
+    )
+    .unwrap_err();
+    Err(format!("re-exec from a read-only view of berth: {e}"))
 }
 
 /// True when `fd` is a memfd with all the write seals.

@@ -42,28 +42,31 @@ pub fn parse_pids(text: &str) -> Vec<i32> {
     text.lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
-/// Creates `dir` and any missing parents; returns the directories it made,
-/// outermost first, so a failure can remove exactly those.
+/// Creates `dir` and any missing parents; records the directories it made,
+/// outermost first, so a failure can remove exactly those. The common case
+/// (only the leaf is missing) costs one mkdir.
 pub fn mkdir_all(dir: &Path, created: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
-    let mut missing = Vec::new();
-    let mut cur = Some(dir);
-    while let Some(d) = cur {
-        if d.exists() {
-            break;
+    match std::fs::create_dir(dir) {
+        Ok(()) => {
+            created.push(dir.to_path_buf());
+            Ok(())
         }
-        missing.push(d.to_path_buf());
-        cur = d.parent();
-    }
-    for d in missing.into_iter().rev() {
-        match std::fs::create_dir(&d) {
-            Ok(()) => created.push(d),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(CgroupError(format!("creating cgroup {}: {e}", d.display())));
-            }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let Some(parent) = dir.parent() else {
+                return Err(CgroupError(format!(
+                    "creating cgroup {}: {e}",
+                    dir.display()
+                )));
+            };
+            mkdir_all(parent, created)?;
+            mkdir_all(dir, created)
         }
+        Err(e) => Err(CgroupError(format!(
+            "creating cgroup {}: {e}",
+            dir.display()
+        ))),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,11 +4,24 @@
 //! the cgroup2 one) from `linux.cgroupsPath`; [`Cgroup::create`] makes them
 //! and applies `linux.resources`; the struct is stored in the container's
 //! state so later verbs find the same directories again.
+//!
+//! Typical use: `resolve` → `create(resources)` (pass
+//! [`devices::with_device_nodes`] of the resources so `linux.devices` nodes
+//! stay usable) → `add_process(pid)`; then `freeze`/`thaw`/`is_frozen`
+//! (pause, resume, state), `kill_all` (kill --all), `update`, `stats`
+//! (events --stats), `oom_watch`/`oom_kills`, `pids` (ps) and `destroy`
+//! (delete). Device rules always get runc's default allowed devices
+//! appended ([`devices::DEFAULT_ALLOWED`]).
 
 pub mod detect;
+pub mod devices;
+pub mod freezer;
 pub mod fs;
+pub mod oom;
 pub mod path;
 mod remove;
+pub mod resources;
+pub mod stats;
 pub mod v1;
 pub mod v2;
 
@@ -132,7 +145,44 @@ impl Cgroup {
     }
 
     /// Applies resources to the existing cgroup (create or update).
-    fn apply(&self, _resources: &LinuxResources, _update: bool) -> Result<(), CgroupError> {
+    fn apply(&self, resources: &LinuxResources, update: bool) -> Result<(), CgroupError> {
+        if update {
+            self.check_before_update(resources)?;
+        }
+        resources::apply(self, resources)?;
+        if let Some(list) = resources.devices() {
+            devices::apply(self, list)?;
+        }
+        Ok(())
+    }
+
+    /// Changes the resources of a created cgroup (`berth update`).
+    pub fn update(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
+        self.apply(resources, true)
+    }
+
+    /// `memory.checkBeforeUpdate`: refuse a limit below current usage
+    /// rather than let the kernel reclaim or OOM-kill.
+    fn check_before_update(&self, r: &LinuxResources) -> Result<(), CgroupError> {
+        let Some(m) = r.memory() else { return Ok(()) };
+        let Some(limit) = m.limit().filter(|l| *l > 0) else {
+            return Ok(());
+        };
+        if m.check_before_update() != Some(true) {
+            return Ok(());
+        }
+        let (dir, file) = match (self.v1_dir("memory"), &self.unified, self.mode) {
+            (Some(d), _, _) => (d, "memory.usage_in_bytes"),
+            (None, Some(u), Mode::Unified) => (u.path.as_path(), "memory.current"),
+            _ => return Ok(()),
+        };
+        let usage: i64 = fs::read_named(dir, file)?.trim().parse().unwrap_or(0);
+        if limit < usage {
+            return Err(CgroupError(format!(
+                "linux.resources.memory.limit {limit} is below the current usage {usage} ({}) and checkBeforeUpdate is set",
+                dir.join(file).display()
+            )));
+        }
         Ok(())
     }
 
@@ -197,19 +247,6 @@ impl Cgroup {
             .iter()
             .find_map(|c| self.v1_dir(c))
             .or_else(|| self.dirs().next())
-    }
-}
-
-impl Cgroup {
-    /// True when the cgroup is frozen (paused).
-    pub fn is_frozen(&self) -> bool {
-        false
-    }
-
-    /// Thaws a frozen cgroup.
-    pub fn thaw(&self) -> Result<(), CgroupError> {
-        // Until the freezer lands (cgroups issue) nothing is ever frozen.
-        Ok(())
     }
 }
 

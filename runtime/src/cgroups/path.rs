@@ -27,7 +27,7 @@ pub struct OwnCgroups {
 }
 
 impl OwnCgroups {
-    /// Parses the text of /proc/<pid>/cgroup.
+    /// Parses the text of `/proc/<pid>/cgroup`.
     pub fn parse(text: &str) -> OwnCgroups {
         let mut own = OwnCgroups::default();
         for line in text.lines() {

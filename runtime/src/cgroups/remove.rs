@@ -69,13 +69,31 @@ fn remove_one(dir: &Path) -> Result<(), CgroupError> {
 
 /// A zombie, a dying process, one with SIGKILL pending, or one already gone.
 fn is_exiting(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/status")) {
-        Ok(status) => status_says_exiting(&status),
-        Err(_) => true,
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"));
+    match (stat, status) {
+        (Ok(stat), Ok(status)) => stat_says_exiting(&stat) || status_says_exiting(&status),
+        _ => true,
     }
 }
 
-/// Reads `State:` and the pending-signal masks of /proc/<pid>/status.
+/// Zombie/dead state, or PF_EXITING in the flags (field 9) of `/proc/<pid>/stat`.
+fn stat_says_exiting(stat: &str) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return false;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first().copied().unwrap_or("");
+    let flags = fields
+        .get(6)
+        .and_then(|f| f.parse::<u64>().ok())
+        .unwrap_or(0);
+    matches!(state, "Z" | "X" | "x") || flags & PF_EXITING != 0
+}
+
+/// Reads `State:` and the pending-signal masks of `/proc/<pid>/status`.
 fn status_says_exiting(status: &str) -> bool {
     const SIGKILL_BIT: u64 = 1 << (libc::SIGKILL - 1);
     status.lines().any(|line| {
@@ -96,6 +114,13 @@ fn status_says_exiting(status: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exiting_flag_and_zombie_state_are_read_from_stat() {
+        assert!(stat_says_exiting("12 (a b) Z 1 12 12 0 -1 4194308 0"));
+        assert!(stat_says_exiting("12 (sleep) R 1 12 12 0 -1 4194308 0"));
+        assert!(!stat_says_exiting("12 (sleep) S 1 12 12 0 -1 4194304 0"));
+    }
 
     #[test]
     fn zombies_and_pending_sigkill_count_as_exiting() {

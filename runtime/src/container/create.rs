@@ -121,9 +121,14 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
         .map(|p| p.to_string_lossy().into_owned());
     let cgroup = Cgroup::resolve(cgroups_path.as_deref(), &opts.id)
         .map_err(|e| Error::Other(e.to_string()))?;
-    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    // The nodes in linux.devices must stay usable under the device rules.
+    let resources = spec.linux().as_ref().and_then(|l| {
+        l.resources().as_ref().map(|r| {
+            crate::cgroups::devices::with_device_nodes(r, l.devices().as_deref().unwrap_or(&[]))
+        })
+    });
     cgroup
-        .create(resources)
+        .create(resources.as_ref())
         .map_err(|e| Error::Other(e.to_string()))?;
     cleanup.cgroup = Some(cgroup.clone());
 

@@ -20,10 +20,8 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
         Status::Stopped => {}
         // Like runc: a container that never started may be deleted.
         Status::Created => kill::signal_all(&sf, libc::SIGKILL)?,
+        // kill_all thaws a paused container after SIGKILL.
         Status::Running | Status::Paused | Status::Creating if force => {
-            if let Some(cg) = &sf.state.cgroup {
-                let _ = cg.thaw();
-            }
             kill::signal_all(&sf, libc::SIGKILL)?;
         }
         _ => {

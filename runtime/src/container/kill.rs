@@ -36,13 +36,5 @@ pub(super) fn signal_all(sf: &StateFile, sig: i32) -> Result<(), Error> {
     let Some(cg) = &sf.state.cgroup else {
         return signal_init(sf, sig);
     };
-    let pids = cg.pids().map_err(|e| Error::Other(e.to_string()))?;
-    for pid in pids {
-        // A process that exited meanwhile is fine.
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::try_from(sig).ok(),
-        );
-    }
-    Ok(())
+    cg.kill_all(sig).map_err(|e| Error::Other(e.to_string()))
 }

@@ -6,11 +6,14 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod exec_process;
 mod id;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod lock;
 mod procstat;
 mod run;
@@ -18,19 +21,24 @@ mod start;
 mod state;
 mod status;
 mod tty_proxy;
+mod update;
 
 pub use create::{create, CreateOptions};
 pub use delete::delete;
+pub use events::{events, parse_interval};
 pub use exec::{exec, ExecOptions};
 pub use exec_process::ExecFlags;
 pub use id::check_id;
 pub use kill::kill;
 pub use list::{list, ListFormat};
+pub use pause::{pause, resume};
+pub use ps::{ps, PsFormat};
 pub use lock::Lock;
 pub use run::run;
 pub use start::start;
 pub use state::{ContainerState, StateFile};
 pub use status::Status;
+pub use update::{update, UpdateFlags};
 
 use std::path::{Path, PathBuf};
 

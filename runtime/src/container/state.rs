@@ -83,7 +83,7 @@ impl StateFile {
         if self.dir.join(EXEC_FIFO).exists() {
             return Status::Created;
         }
-        if st.cgroup.as_ref().is_some_and(|c| c.is_frozen()) {
+        if st.cgroup.as_ref().is_some_and(|c| c.is_frozen().unwrap_or(false)) {
             return Status::Paused;
         }
         Status::Running

@@ -94,7 +94,8 @@ pub fn mount(
         let h = hierarchies
             .first()
             .ok_or("/proc/self/cgroup lists no cgroup".to_string())?;
-        let tree = hierarchy_tree(h, cgroupns, attrs)?;
+        let tree = hierarchy_tree(h, cgroupns, attrs)?
+            .ok_or_else(|| format!("the host has no cgroup2 mount for \"{}\"", h.path))?;
         return mountapi::attach(tree.as_fd(), target.as_fd())
             .map_err(|e| format!("attaching cgroup2: {e}"));
     }
@@ -105,8 +106,12 @@ pub fn mount(
     mountapi::attach(holder.as_fd(), target.as_fd())
         .map_err(|e| format!("attaching the cgroup tmpfs: {e}"))?;
     for h in &hierarchies {
+        // A hierarchy the host has not mounted where we look has nothing to
+        // bind: leave it out rather than fail the container.
+        let Some(tree) = hierarchy_tree(h, cgroupns, attrs)? else {
+            continue;
+        };
         let sub = make_dir(holder.as_fd(), &h.dir)?;
-        let tree = hierarchy_tree(h, cgroupns, attrs)?;
         mountapi::attach(tree.as_fd(), sub.as_fd())
             .map_err(|e| format!("attaching cgroup hierarchy \"{}\": {e}", h.dir))?;
         for link in comount_links(&h.dir) {
@@ -137,7 +142,8 @@ fn read_own_cgroups() -> Result<String, String> {
 
 /// A fresh cgroup filesystem (cgroup namespace) or a bind of the process's
 /// own cgroup directory on the host.
-fn hierarchy_tree(h: &Hierarchy, cgroupns: bool, attrs: u64) -> Result<OwnedFd, String> {
+/// None when binding and the host has no such directory.
+fn hierarchy_tree(h: &Hierarchy, cgroupns: bool, attrs: u64) -> Result<Option<OwnedFd>, String> {
     if cgroupns {
         let (fstype, params) = if h.v2 {
             ("cgroup2", Vec::new())
@@ -145,6 +151,7 @@ fn hierarchy_tree(h: &Hierarchy, cgroupns: bool, attrs: u64) -> Result<OwnedFd, 
             ("cgroup", v1_params(&h.controllers))
         };
         return mountapi::new_fs(fstype, Some("cgroup"), &params, attrs)
+            .map(Some)
             .map_err(|e| format!("mounting cgroup hierarchy \"{}\": {e}", h.dir));
     }
     let host = if hierarchy_is_v2_root(h) {
@@ -152,15 +159,18 @@ fn hierarchy_tree(h: &Hierarchy, cgroupns: bool, attrs: u64) -> Result<OwnedFd, 
     } else {
         format!("{HOST_CGROUP_ROOT}/{}{}", h.dir, h.path)
     };
-    let tree = mountapi::clone_tree(rustix::fs::CWD, Path::new(&host), false)
-        .map_err(|e| format!("binding \"{host}\": {e}"))?;
+    let tree = match mountapi::clone_tree(rustix::fs::CWD, Path::new(&host), false) {
+        Ok(tree) => tree,
+        Err(rustix::io::Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(format!("binding \"{host}\": {e}")),
+    };
     let change = AttrChange {
         set: attrs,
         ..AttrChange::default()
     };
     mountapi::set_attr(tree.as_fd(), false, change, None)
         .map_err(|e| format!("setting options on \"{host}\": {e}"))?;
-    Ok(tree)
+    Ok(Some(tree))
 }
 
 /// On a pure v2 host the unified hierarchy is /sys/fs/cgroup itself.

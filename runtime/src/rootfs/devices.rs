@@ -10,7 +10,7 @@ use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
 use rustix::fs::{self, FileType, Mode, OFlags};
 use rustix::io::Errno;
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// One device node to create.
@@ -79,48 +79,66 @@ pub fn from_spec(index: usize, d: &LinuxDevice) -> Result<DeviceNode, RootfsErro
     })
 }
 
-/// Creates `node` inside `root`, replacing any non-directory entry there
-/// (a symlink is removed, never followed).
-pub fn create(root: BorrowedFd<'_>, node: &DeviceNode) -> Result<(), RootfsError> {
-    create_inner(root, node)
-        .map_err(|what| RootfsError(format!("device \"{}\": {what}", node.path.display())))
+/// Creates `nodes` inside `root` in order, replacing any non-directory entry
+/// at their paths (a symlink is removed, never followed). Call with the umask cleared
+/// (see [`with_umask_cleared`]) so the node gets its mode exactly.
+pub fn create_all(root: BorrowedFd<'_>, nodes: &[DeviceNode]) -> Result<(), RootfsError> {
+    let mut state = State::default();
+    for node in nodes {
+        create_inner(root, node, &mut state)
+            .map_err(|what| RootfsError(format!("device \"{}\": {what}", node.path.display())))?;
+    }
+    Ok(())
 }
 
-fn create_inner(root: BorrowedFd<'_>, node: &DeviceNode) -> Result<(), String> {
+/// What one node's creation learns for the next: the last parent directory
+/// (most nodes live in /dev) and whether mknod is refused here.
+#[derive(Default)]
+struct State {
+    parent: Option<(PathBuf, OwnedFd)>,
+    mknod_denied: bool,
+}
+
+fn create_inner(root: BorrowedFd<'_>, node: &DeviceNode, state: &mut State) -> Result<(), String> {
     let rel = resolve::clean_in_root(&node.path);
     let (parent, name) = match (rel.parent(), rel.file_name()) {
         (Some(parent), Some(name)) => (parent, name),
         _ => return Err("the path names no file".into()),
     };
-    let dir =
-        resolve::ensure_dir(root, parent).map_err(|e| format!("creating its directory: {e}"))?;
+    if state.parent.as_ref().is_none_or(|(p, _)| p != parent) {
+        let fd = resolve::ensure_dir(root, parent)
+            .map_err(|e| format!("creating its directory: {e}"))?;
+        state.parent = Some((parent.to_path_buf(), fd));
+    }
+    let dir = match &state.parent {
+        Some((_, fd)) => fd.as_fd(),
+        None => return Err("no parent directory".into()),
+    };
+    if state.mknod_denied && node.kind != FileType::Fifo {
+        resolve::remove_entry(dir, name).map_err(|e| format!("removing what was there: {e}"))?;
+        return bind_host_node(dir, name, &node.path);
+    }
     let dev = rustix::fs::makedev(node.major, node.minor);
     let mode = Mode::from_raw_mode(node.mode);
-    let mut made = fs::mknodat(&dir, name, node.kind, mode, dev);
+    let mut made = fs::mknodat(dir, name, node.kind, mode, dev);
     if made == Err(Errno::EXIST) {
-        resolve::remove_entry(dir.as_fd(), name)
-            .map_err(|e| format!("removing what was there: {e}"))?;
-        made = fs::mknodat(&dir, name, node.kind, mode, dev);
+        resolve::remove_entry(dir, name).map_err(|e| format!("removing what was there: {e}"))?;
+        made = fs::mknodat(dir, name, node.kind, mode, dev);
     }
     match made {
         Ok(()) => {}
         Err(Errno::PERM) if node.kind != FileType::Fifo => {
-            return bind_host_node(dir.as_fd(), name, &node.path)
+            state.mknod_denied = true;
+            return bind_host_node(dir, name, &node.path);
         }
         Err(e) => return Err(format!("mknod: {e}")),
     }
-    // mknod's mode went through the umask; set it exactly. The node was
-    // created just now by name in a resolved directory: not a symlink.
-    let node_fd = resolve::open_beneath(dir.as_fd(), name, OFlags::PATH)
-        .map_err(|e| format!("opening the new node: {e}"))?;
-    fs::chmodat(
-        &dir,
-        name,
-        Mode::from_raw_mode(node.mode),
-        fs::AtFlags::empty(),
-    )
-    .map_err(|e| format!("chmod: {e}"))?;
+    // The caller cleared the umask, so the mode is exact. The node was made
+    // just now by name in a resolved directory: opening it without symlinks
+    // is for chown only.
     if node.uid.is_some() || node.gid.is_some() {
+        let node_fd = resolve::open_beneath(dir, name, OFlags::PATH)
+            .map_err(|e| format!("opening the new node: {e}"))?;
         let uid = node.uid.map(fs::Uid::from_raw);
         let gid = node.gid.map(fs::Gid::from_raw);
         fs::chownat(&node_fd, "", uid, gid, fs::AtFlags::EMPTY_PATH)
@@ -139,6 +157,14 @@ fn bind_host_node(dir: BorrowedFd<'_>, name: &OsStr, path: &Path) -> Result<(), 
         .map_err(|e| format!("mknod not permitted and host node unavailable: {e}"))?;
     mountapi::attach(tree.as_fd(), target.as_fd())
         .map_err(|e| format!("binding the host node: {e}"))
+}
+
+/// Runs `f` with umask 0, restoring the old umask afterwards.
+pub fn with_umask_cleared<T>(f: impl FnOnce() -> T) -> T {
+    let old = rustix::process::umask(Mode::empty());
+    let result = f();
+    rustix::process::umask(old);
+    result
 }
 
 /// The /dev symlinks: ptmx -> pts/ptmx, fd -> /proc/self/fd, stdin/out/err.

@@ -5,7 +5,18 @@
 //! in an image can never make berth mount on, create or write anything
 //! outside the rootfs.
 //!
+//! Mounts use the new mount API only: a bind is an `open_tree` clone, a
+//! filesystem an `fsopen`/`fsmount` instance; options are applied to the
+//! detached mount (`mount_setattr`, recursively for `rro`, `rnosuid`...,
+//! `idmap`/`ridmap`) and it is attached with `move_mount` onto an `O_PATH`
+//! descriptor of the target. Every option of the runtime-spec table is
+//! understood (see `options`); others go to the filesystem as `fsconfig`
+//! parameters. `iversion`/`noiversion` and `silent`/`loud` are accepted
+//! without effect (the kernel manages i_version; silent only quiets logs).
+//!
 //! INTERFACE (owned by the rootfs work; `init` calls these three in order).
+//! Relative bind sources are taken relative to the current directory, so
+//! `init` should run in the bundle directory.
 
 pub mod cgroup;
 pub mod console;
@@ -50,13 +61,12 @@ pub fn prepare(ctx: &RootfsContext) -> Result<(), RootfsError> {
     for (index, m) in ctx.spec.mounts().iter().flatten().enumerate() {
         mounts::mount_entry(root.as_fd(), index, m, cgroupns)?;
     }
-    for node in devices::default_devices() {
-        devices::create(root.as_fd(), &node)?;
-    }
     let config_devices = ctx.spec.linux().as_ref().and_then(|l| l.devices().as_ref());
+    let mut nodes = devices::default_devices();
     for (index, d) in config_devices.iter().copied().flatten().enumerate() {
-        devices::create(root.as_fd(), &devices::from_spec(index, d)?)?;
+        nodes.push(devices::from_spec(index, d)?);
     }
+    devices::with_umask_cleared(|| devices::create_all(root.as_fd(), &nodes))?;
     devices::create_links(root.as_fd())
 }
 

@@ -74,12 +74,54 @@ fn bind_source(m: &Mount, recursive: bool, opts: &MountOptions) -> Result<(Owned
     let tree = mountapi::clone_tree(rustix::fs::CWD, source, recursive)
         .map_err(|e| format!("opening bind source \"{}\": {e}", source.display()))?;
     let st = rustix::fs::fstat(&tree).map_err(|e| format!("stat of bind source: {e}"))?;
-    mountapi::set_attr(tree.as_fd(), false, opts.attrs.change(), None)
+    set_attr_keeping_locked(tree.as_fd(), opts.attrs.change())
         .map_err(|e| format!("setting mount options: {e}"))?;
     Ok((
         tree,
         FileType::from_raw_mode(st.st_mode) == FileType::Directory,
     ))
+}
+
+/// `mount_setattr`, and when a user namespace refuses to clear a flag the
+/// source mount has locked (nosuid, nodev, noexec, atime), again keeping
+/// those flags, as `mount(2)` users must do by hand.
+fn set_attr_keeping_locked(tree: BorrowedFd<'_>, change: AttrChange) -> Result<(), Errno> {
+    match mountapi::set_attr(tree, false, change, None) {
+        Err(Errno::PERM) => {
+            let current = rustix::fs::fstatvfs(tree)?.f_flag.bits();
+            let kept = keep_locked(change, current);
+            if kept == change {
+                return Err(Errno::PERM);
+            }
+            mountapi::set_attr(tree, false, kept, None)
+        }
+        other => other,
+    }
+}
+
+/// `change` without clearing what `statvfs` flags (`ST_*`) say is set among
+/// nosuid, nodev, noexec and the atime mode.
+fn keep_locked(change: AttrChange, st_flags: u64) -> AttrChange {
+    let mut keep = 0;
+    for (st, attr) in [
+        (libc::ST_NOSUID, mountapi::MOUNT_ATTR_NOSUID),
+        (libc::ST_NODEV, mountapi::MOUNT_ATTR_NODEV),
+        (libc::ST_NOEXEC, mountapi::MOUNT_ATTR_NOEXEC),
+    ] {
+        if st_flags & st != 0 {
+            keep |= attr;
+        }
+    }
+    let mut kept = AttrChange {
+        clr: change.clr & !keep,
+        ..change
+    };
+    if change.clr & mountapi::MOUNT_ATTR__ATIME != 0 && st_flags & libc::ST_NOATIME != 0 {
+        // The atime mode is locked as a whole: leave it as it is.
+        kept.clr &= !mountapi::MOUNT_ATTR__ATIME;
+        kept.set &= !mountapi::MOUNT_ATTR__ATIME;
+    }
+    kept
 }
 
 /// A new, detached filesystem of type `typ` with the entry's options.
@@ -102,6 +144,13 @@ fn new_filesystem(typ: &str, m: &Mount, opts: &MountOptions) -> Result<OwnedFd, 
     }
     match mountapi::new_fs(typ, source, &params, opts.attrs.set) {
         Ok(fd) => Ok(fd),
+        // devpts refuses a gid= (or uid=) that the user namespace does not
+        // map, e.g. "gid=5" when only one id is mapped: drop it, as crun does.
+        Err(e) if e.errno == Errno::INVAL && typ == "devpts" && has_id_param(&params) => {
+            let params: Vec<_> = params.into_iter().filter(|p| !is_id_param(p)).collect();
+            mountapi::new_fs(typ, source, &params, opts.attrs.set)
+                .map_err(|e2| format!("{typ}: {e}; and without uid/gid: {e2}"))
+        }
         // Without its own network (or ipc) namespace a user namespace may not
         // mount sysfs (or mqueue): bind the host's, as runc does.
         Err(e) if e.errno == Errno::PERM && host_fallback(typ).is_some() => {
@@ -118,6 +167,14 @@ fn new_filesystem(typ: &str, m: &Mount, opts: &MountOptions) -> Result<OwnedFd, 
         }
         Err(e) => Err(format!("{typ}: {e}")),
     }
+}
+
+fn is_id_param(p: &FsParam<'_>) -> bool {
+    matches!(p, FsParam::Value("gid" | "uid", _))
+}
+
+fn has_id_param(params: &[FsParam<'_>]) -> bool {
+    params.iter().any(is_id_param)
 }
 
 /// The host mount that stands in for `typ` when a user namespace may not
@@ -218,6 +275,46 @@ mod tests {
                 .unwrap(),
         ];
         assert_eq!(map_lines(&maps), "0 1000 1\n1 100000 65536\n");
+    }
+
+    #[test]
+    fn keep_locked_stops_clearing_only_flags_the_mount_has() {
+        let change = AttrChange {
+            set: mountapi::MOUNT_ATTR_RDONLY,
+            clr: mountapi::MOUNT_ATTR_NOSUID
+                | mountapi::MOUNT_ATTR_NOEXEC
+                | mountapi::MOUNT_ATTR_NODEV,
+            propagation: 0,
+        };
+        let kept = keep_locked(change, libc::ST_NOSUID | libc::ST_NODEV);
+        assert_eq!(kept.set, mountapi::MOUNT_ATTR_RDONLY);
+        assert_eq!(kept.clr, mountapi::MOUNT_ATTR_NOEXEC);
+        let atime = AttrChange {
+            set: mountapi::MOUNT_ATTR_STRICTATIME,
+            clr: mountapi::MOUNT_ATTR__ATIME,
+            propagation: 0,
+        };
+        assert_eq!(keep_locked(atime, libc::ST_NOATIME), AttrChange::default());
+        assert_eq!(keep_locked(atime, 0), atime);
+    }
+
+    #[test]
+    fn devpts_retry_drops_only_uid_and_gid() {
+        let params = [
+            FsParam::Flag("newinstance"),
+            FsParam::Value("gid", "5"),
+            FsParam::Value("mode", "0620"),
+            FsParam::Value("uid", "0"),
+        ];
+        assert!(has_id_param(&params));
+        let kept: Vec<_> = params.iter().filter(|p| !is_id_param(p)).collect();
+        assert_eq!(
+            kept,
+            [
+                &FsParam::Flag("newinstance"),
+                &FsParam::Value("mode", "0620")
+            ]
+        );
     }
 
     #[test]

@@ -1,16 +1,24 @@
 //! Mount propagation of "/", the rootfs bind, and the switch into it.
 
 use super::RootfsError;
-use crate::sys::mountapi::MS_SHARED;
+use crate::sys::mountapi::{self, AttrChange, MS_SHARED, MS_SLAVE};
 use crate::sys::procfs;
 use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
 use rustix::mount::{self, MountPropagationFlags, UnmountFlags};
+use std::os::fd::AsFd;
 use std::path::Path;
 
 /// Propagation of "/" before anything is mounted (rslave unless the config
 /// asks otherwise), then the rootfs bound on itself so it is a mount point.
 pub fn prepare_root(rootfs: &Path, propagation: Option<(u64, bool)>) -> Result<(), RootfsError> {
-    let (kind, recursive) = propagation.unwrap_or((crate::sys::mountapi::MS_SLAVE, true));
+    // Recursive whatever the config says (except shared, which stays as
+    // asked): no mount made here may reach a host peer. The exact value is
+    // applied to the new "/" after pivot_root.
+    let (kind, recursive) = match propagation {
+        Some((MS_SHARED, recursive)) => (MS_SHARED, recursive),
+        Some((kind, _)) => (kind, true),
+        None => (MS_SLAVE, true),
+    };
     mount::mount_change("/", propagation_flags(kind, recursive))
         .map_err(|e| RootfsError(format!("setting the propagation of / : {e}")))?;
     if kind == MS_SHARED {
@@ -42,14 +50,24 @@ pub fn enter_root(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
         mount::mount_move(".", "/").map_err(|e| err("moving the rootfs onto /", e))?;
         rustix::process::chroot(".").map_err(|e| err("chroot", e))?;
     } else {
-        rustix::process::pivot_root(".", ".").map_err(|e| err("pivot_root", e))?;
-        // The old root now sits on top of ".": make sure its unmount cannot
-        // propagate back to the host, then drop it.
-        mount::mount_change(
-            ".",
-            MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+        // A handle on the old root: after pivot_root a path lookup of "."
+        // reaches the new root, not the old one stacked on it.
+        let old_root = rustix::fs::open(
+            "/",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
         )
-        .map_err(|e| err("making the old root rslave", e))?;
+        .map_err(|e| err("opening the old root", e))?;
+        rustix::process::pivot_root(".", ".").map_err(|e| err("pivot_root", e))?;
+        // Make the old tree rslave so its unmount cannot propagate back to
+        // the host, then detach it (umount follows "." to the top mount).
+        let slave = AttrChange {
+            propagation: MS_SLAVE,
+            ..AttrChange::default()
+        };
+        mountapi::set_attr(old_root.as_fd(), true, slave, None)
+            .map_err(|e| err("making the old root rslave", e))?;
+        drop(old_root);
         mount::unmount(".", UnmountFlags::DETACH).map_err(|e| err("detaching the old root", e))?;
     }
     rustix::process::chdir("/").map_err(|e| err("chdir /", e))

@@ -24,6 +24,12 @@ impl Drop for Child {
 /// Returns a descriptor of a new user namespace whose `uid_map` and
 /// `gid_map` hold `uid_map` and `gid_map` ("inside outside count" lines).
 pub fn userns_with_maps(uid_map: &str, gid_map: &str) -> std::io::Result<OwnedFd> {
+    // The child's pid must mean the same process in the procfs we write to.
+    if !procfs::in_our_pid_namespace() {
+        return Err(std::io::Error::other(
+            "the procfs handle belongs to another pid namespace",
+        ));
+    }
     // SAFETY: clone without CLONE_VM is fork(); the child runs only
     // async-signal-safe syscalls (prctl, pause) and never returns to Rust.
     let pid = unsafe {

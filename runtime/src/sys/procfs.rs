@@ -83,7 +83,13 @@ pub fn open_proc(path: &str, flags: OFlags) -> Result<OwnedFd, ProcError> {
         | ResolveFlags::NO_SYMLINKS
         | ResolveFlags::NO_XDEV
         | ResolveFlags::NO_MAGICLINKS;
-    let flags = flags | OFlags::CLOEXEC | OFlags::NOCTTY;
+    // openat2 refuses O_PATH with any flag it would ignore.
+    let extra = if flags.contains(OFlags::PATH) {
+        OFlags::CLOEXEC
+    } else {
+        OFlags::CLOEXEC | OFlags::NOCTTY
+    };
+    let flags = flags | extra;
     fs::openat2(proc, resolved.as_str(), flags, Mode::empty(), resolve).map_err(|e| err(e.into()))
 }
 
@@ -118,6 +124,22 @@ pub fn write_proc(path: &str, data: &[u8]) -> Result<(), ProcError> {
         return Err(err(std::io::Error::other(msg)));
     }
     Ok(())
+}
+
+/// True when the handle's procfs numbers processes as we do (it belongs to
+/// our pid namespace), so "/proc/<pid>" paths built from our pids are right.
+pub fn in_our_pid_namespace() -> bool {
+    let Ok(proc) = handle() else {
+        return false;
+    };
+    let Ok(target) = fs::readlinkat(proc, "self", Vec::new()) else {
+        return false;
+    };
+    target.to_str()
+        == Ok(rustix::process::getpid()
+            .as_raw_nonzero()
+            .to_string()
+            .as_str())
 }
 
 /// Replaces a leading `self` / `thread-self` by what those symlinks name in
@@ -174,6 +196,33 @@ mod tests {
         std::io::Read::read_to_string(&mut std::fs::File::from(fd), &mut text).unwrap();
         let pid_line = format!("Pid:\t{}", std::process::id());
         assert!(text.lines().any(|l| l == pid_line), "{text}");
+    }
+
+    #[test]
+    fn write_proc_reaches_the_calling_thread_through_thread_self() {
+        let name = std::thread::spawn(|| {
+            write_proc("thread-self/comm", b"berth-probe").unwrap();
+            std::fs::read_to_string("/proc/thread-self/comm").unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(name.trim_end(), "berth-probe");
+    }
+
+    #[test]
+    fn write_proc_names_the_path_and_keeps_the_errno() {
+        let err = write_proc("sys/kernel/no-such-sysctl", b"1").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+        assert!(
+            err.to_string()
+                .starts_with("/proc/sys/kernel/no-such-sysctl: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_handle_sees_our_pid_namespace() {
+        assert!(in_our_pid_namespace());
     }
 
     #[test]

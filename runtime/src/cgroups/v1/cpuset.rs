@@ -10,10 +10,9 @@ use crate::cgroups::{fs, CgroupError};
 pub fn inherit(created: &[PathBuf]) -> Result<(), CgroupError> {
     for dir in created {
         let Some(parent) = dir.parent() else { continue };
+        // New cpusets start empty (unless cgroup.clone_children is set, and
+        // then they hold the parent's values anyway): copy without looking.
         for file in ["cpuset.cpus", "cpuset.mems"] {
-            if !fs::read_named(dir, file)?.trim().is_empty() {
-                continue;
-            }
             let value = fs::read_named(parent, file)?;
             let value = value.trim();
             if !value.is_empty() {
