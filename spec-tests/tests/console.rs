@@ -42,14 +42,10 @@ fn receive_fd(stream: &std::os::unix::net::UnixStream) -> std::io::Result<OwnedF
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Creates and starts `bundle` with a terminal via --console-socket; returns
-/// the output of `create` and everything the container wrote to the pty.
-fn run_on_console(rt: &Runtime, b: &mut Bundle) -> (Out, String) {
-    b.config["process"]["terminal"] = true.into();
-    let sock_dir = TempDir::new("consock");
-    let sock = sock_dir.path().join("console.sock");
-    let listener = UnixListener::bind(&sock).expect("bind console socket");
-    let reader = std::thread::spawn(move || -> String {
+/// Accepts one connection on `listener`, receives the pty master and reads
+/// it until the slave side closes; the thread returns what it read.
+fn console_reader(listener: UnixListener) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || -> String {
         let Ok((stream, _)) = listener.accept() else {
             return String::new();
         };
@@ -58,8 +54,8 @@ fn run_on_console(rt: &Runtime, b: &mut Bundle) -> (Out, String) {
         };
         let mut f = std::fs::File::from(master);
         let mut buf = Vec::new();
-        // Reads until the slave side closes (EIO).
         let mut chunk = [0u8; 4096];
+        // Reads until the slave side closes (EIO).
         loop {
             match f.read(&mut chunk) {
                 Ok(0) | Err(_) => break,
@@ -67,7 +63,17 @@ fn run_on_console(rt: &Runtime, b: &mut Bundle) -> (Out, String) {
             }
         }
         String::from_utf8_lossy(&buf).into_owned()
-    });
+    })
+}
+
+/// Creates and starts `bundle` with a terminal via --console-socket; returns
+/// the output of `create` and everything the container wrote to the pty.
+fn run_on_console(rt: &Runtime, b: &mut Bundle) -> (Out, String) {
+    b.config["process"]["terminal"] = true.into();
+    let sock_dir = TempDir::new("consock");
+    let sock = sock_dir.path().join("console.sock");
+    let listener = UnixListener::bind(&sock).expect("bind console socket");
+    let reader = console_reader(listener);
     // create + start, the way managers use a console socket.
     let id = unique_id("tty");
     let out = rt.create(&id, b, &["--console-socket", &sock.to_string_lossy()]);
@@ -165,6 +171,40 @@ fn run_with_terminal_and_no_console_socket_relays_the_pty() {
     let out = rt.run(&unique_id("relay"), &b, &[]);
     out.ok();
     let r = console_json(&out, &out.stdout);
+    assert_eq!(
+        r["tty"]["isatty"],
+        json!([true, true, true]),
+        "{}",
+        r["tty"]
+    );
+}
+
+#[test]
+fn exec_tty_sends_a_pty_to_the_console_socket() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("exectty");
+    rt.create(&id, &b, &[]).ok();
+    rt.start_ready(&id, &b, 1);
+    let sock_dir = TempDir::new("execsock");
+    let sock = sock_dir.path().join("console.sock");
+    let listener = UnixListener::bind(&sock).expect("bind console socket");
+    let reader = console_reader(listener);
+    let out = rt.exec(&[
+        "exec",
+        "--tty",
+        "--detach",
+        "--console-socket",
+        &sock.to_string_lossy(),
+        &id,
+        "/checker",
+    ]);
+    if out.code != Some(0) {
+        let _ = std::os::unix::net::UnixStream::connect(&sock);
+    }
+    let text = reader.join().expect("console reader");
+    out.ok();
+    let r = console_json(&out, &text);
     assert_eq!(
         r["tty"]["isatty"],
         json!([true, true, true]),
