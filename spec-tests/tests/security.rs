@@ -519,3 +519,25 @@ fn cve_2025_52881_sysctl_is_not_written_through_a_bind_over_proc_sys() {
         "a sysctl was written into a plain file"
     );
 }
+
+#[test]
+fn cve_2022_29162_no_inheritable_capabilities_unless_configured() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("inhcaps");
+    rt.create(&id, &b, &[]).ok();
+    rt.start_ready(&id, &b, 1);
+    let out = rt.exec(&["exec", &id, "/checker"]);
+    out.ok();
+    let r = out.json();
+    assert!(
+        spec_tests::report::caps(&r, "inheritable").is_empty(),
+        "{}",
+        r["capabilities"]
+    );
+    assert!(
+        spec_tests::report::caps(&r, "ambient").is_empty(),
+        "{}",
+        r["capabilities"]
+    );
+}
