@@ -24,6 +24,7 @@ ln -s busybox "$work/bundle/rootfs/bin/true"
 python3 - "$work/bundle/config.json" "${BENCH_RESOURCES:-}" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
+c["ociVersion"] = "1.0.2"  # crun 1.8 (Debian 12) knows no newer version
 c["process"]["terminal"] = False
 c["process"]["args"] = ["/bin/true"]
 if sys.argv[2]:

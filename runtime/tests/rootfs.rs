@@ -878,6 +878,58 @@ fn mount_target_behind_an_absolute_symlink_stays_in_the_rootfs() {
 }
 
 #[test]
+fn mount_targets_swapped_for_symlinks_during_setup_never_reach_the_host() {
+    // CVE-2021-30465: directories on the way to mount targets are swapped
+    // with symlinks to a host directory while the mounts are being made.
+    let b = Bundle::new();
+    let victim = Victim::dir();
+    let mut pairs = Vec::new();
+    let mut mounts = vec![json!({"destination": "/proc", "type": "proc", "source": "proc"})];
+    for i in 0..40 {
+        let (race, link) = (
+            b.rootfs().join(format!("race{i}")),
+            b.rootfs().join(format!("link{i}")),
+        );
+        std::fs::create_dir_all(&race).unwrap();
+        std::os::unix::fs::symlink(&victim.0, &link).unwrap();
+        pairs.push((race, link));
+        mounts.push(
+            json!({"destination": format!("/race{i}/m{i}"), "type": "tmpfs", "source": "tmpfs"}),
+        );
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swaps = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let swapper = {
+        let (stop, swaps) = (stop.clone(), swaps.clone());
+        std::thread::spawn(move || {
+            let flags = rustix::fs::RenameFlags::EXCHANGE;
+            while !stop.load(Ordering::Relaxed) {
+                for (race, link) in &pairs {
+                    let cwd = rustix::fs::CWD;
+                    if rustix::fs::renameat_with(cwd, race, cwd, link, flags).is_ok() {
+                        swaps.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        })
+    };
+    // Let the swapping get going before the mounts start.
+    while swaps.load(Ordering::Relaxed) < 1000 {
+        std::thread::yield_now();
+    }
+    let out = b.run(&config(json!(mounts), json!({})), "true", &[], &[]);
+    stop.store(true, Ordering::Relaxed);
+    swapper.join().unwrap();
+    // Whether every mount succeeded depends on the race; the host must not care.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("ROOTFS-"),
+        "the helper did not run:\n{stdout}"
+    );
+    victim.assert_dir_untouched();
+}
+
+#[test]
 fn mount_target_behind_a_dotdot_symlink_stays_in_the_rootfs() {
     let b = Bundle::new();
     let victim = Victim::dir();

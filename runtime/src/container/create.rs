@@ -171,6 +171,7 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
     let ctx = InitContext {
         spec,
         rootfs,
+        bundle: bundle.clone(),
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,

@@ -21,6 +21,8 @@ pub struct InitContext {
     pub spec: Spec,
     /// Absolute rootfs path on the host.
     pub rootfs: PathBuf,
+    /// Absolute bundle path (relative mount sources are relative to it).
+    pub bundle: PathBuf,
     /// `--no-pivot`.
     pub no_pivot: bool,
     /// `--no-new-keyring`.
@@ -94,6 +96,8 @@ fn setup<'a>(ch: &Channel, ctx: &'a InitContext) -> Result<Ready<'a>, String> {
     )
     .map_err(|e| format!("open /proc/self/fd: {e}"))?;
 
+    std::env::set_current_dir(&ctx.bundle)
+        .map_err(|e| format!("bundle \"{}\": {e}", ctx.bundle.display()))?;
     let rctx = RootfsContext {
         spec,
         rootfs: &ctx.rootfs,

@@ -138,19 +138,26 @@ fn drive(
         maps.write(stage1.as_raw())?;
     }
     send(&Msg::Go)?;
-    let pid = match recv()? {
-        Msg::InitPid(p) => p,
-        m => return Err(format!("sync with container init: unexpected {m:?}")),
-    };
-    *init_pid = Some(pid);
+    // Stage 1 reports init's pid, and init starts talking at once: the two
+    // messages share the socket and may arrive in either order.
+    let mut pid = None;
+    let mut hooks_pending = false;
     loop {
         match recv()? {
-            Msg::RunCreateRuntimeHooks => {
-                let state = run_hooks(pid)?;
-                send(&Msg::HooksDone(state))?;
+            Msg::InitPid(p) => {
+                pid = Some(p);
+                *init_pid = Some(p);
             }
-            Msg::Ready => return Ok(pid),
+            Msg::RunCreateRuntimeHooks => hooks_pending = true,
+            Msg::Ready => {
+                return pid.ok_or_else(|| "sync with container init: no pid reported".to_string())
+            }
             m => return Err(format!("sync with container init: unexpected {m:?}")),
+        }
+        if let (Some(p), true) = (pid, hooks_pending) {
+            hooks_pending = false;
+            let state = run_hooks(p)?;
+            send(&Msg::HooksDone(state))?;
         }
     }
 }

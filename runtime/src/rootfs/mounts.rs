@@ -40,6 +40,14 @@ fn mount_entry_inner(root: BorrowedFd<'_>, m: &Mount, cgroupns: bool) -> Result<
     if typ == "cgroup" && bind.is_none() {
         return cgroup::mount(root, &rel, &opts, cgroupns);
     }
+    // procfs and sysfs carry the container's security knobs: mounting them
+    // through a symlink could put them somewhere else and leave a fake in
+    // their place (CVE-2019-16884), so refuse, as runc does.
+    if bind.is_none() && (typ == "proc" || typ == "sysfs") && resolve::has_symlink(root, &rel) {
+        return Err(format!(
+            "{typ} must be mounted on a directory, not through a symlink in the rootfs"
+        ));
+    }
     let (tree, is_dir) = match bind {
         Some(kind) => bind_source(m, kind == Bind::Recursive, &opts)?,
         None => (new_filesystem(typ, m, &opts)?, true),

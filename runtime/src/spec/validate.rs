@@ -29,7 +29,7 @@ pub fn validate(spec: &Spec, opts: &ValidateOptions) -> Result<(), SpecError> {
         return Err(SpecError::config("process is missing"));
     }
     namespaces(spec)?;
-    mounts(spec)?;
+    mounts(spec, opts.bundle)?;
     Ok(())
 }
 
@@ -189,6 +189,17 @@ fn namespaces(spec: &Spec) -> Result<(), SpecError> {
                     "linux.sysctl \"{key}\" needs a network namespace"
                 )));
             }
+            let uts = key == "kernel.hostname" || key == "kernel.domainname";
+            if uts && !has(LinuxNamespaceType::Uts) {
+                return Err(SpecError::config(format!(
+                    "linux.sysctl \"{key}\" needs a uts namespace"
+                )));
+            }
+            if !(ipc || uts || key.starts_with("net.")) {
+                return Err(SpecError::config(format!(
+                    "linux.sysctl \"{key}\" is not namespaced: setting it would change the host"
+                )));
+            }
         }
     }
     for (i, d) in linux.devices().iter().flatten().enumerate() {
@@ -202,7 +213,7 @@ fn namespaces(spec: &Spec) -> Result<(), SpecError> {
     Ok(())
 }
 
-fn mounts(spec: &Spec) -> Result<(), SpecError> {
+fn mounts(spec: &Spec, bundle: &Path) -> Result<(), SpecError> {
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         let bind = m
             .options()
@@ -216,7 +227,8 @@ fn mounts(spec: &Spec) -> Result<(), SpecError> {
                     "mounts[{i}] is a bind mount with no source"
                 )));
             };
-            if std::fs::symlink_metadata(src).is_err() {
+            // Relative sources are relative to the bundle.
+            if std::fs::symlink_metadata(bundle.join(src)).is_err() {
                 return Err(SpecError::config(format!(
                     "mounts[{i}].source \"{}\" does not exist",
                     src.display()

@@ -51,6 +51,13 @@ pub fn open_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlags) -> Result<O
     }
 }
 
+/// True when some existing component of `rel` inside `root` is a symlink.
+pub fn has_symlink(root: BorrowedFd<'_>, rel: &Path) -> bool {
+    let flags = OFlags::PATH | OFlags::CLOEXEC;
+    let how = IN_ROOT | fs::ResolveFlags::NO_SYMLINKS;
+    matches!(fs::openat2(root, rel, flags, Mode::empty(), how), Err(Errno::LOOP))
+}
+
 /// Opens one component `name` of the directory `dir` without following any
 /// symlink and without leaving `dir`.
 pub fn open_beneath(dir: BorrowedFd<'_>, name: &OsStr, flags: OFlags) -> Result<OwnedFd, Errno> {
