@@ -582,6 +582,9 @@ fn cve_2025_52565_dev_console_symlink_does_not_reach_host() {
             "/dev/console is not the pty: {c:?}"
         );
     } else {
-        eprintln!("consolelink: the runtime refused the bundle: {}", out.stderr.trim());
+        eprintln!(
+            "consolelink: the runtime refused the bundle: {}",
+            out.stderr.trim()
+        );
     }
 }
