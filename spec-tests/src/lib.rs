@@ -615,17 +615,56 @@ pub fn wait_for_substring(path: &Path, needle: &str) {
     }
 }
 
+/// How long one runtime invocation may take before the test fails as hung.
+const COMMAND_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Runs `c` with stdin from /dev/null, capturing stdout and stderr. A
+/// runtime that hangs, or leaves a process holding its output pipes, fails
+/// the test after [`COMMAND_DEADLINE`] instead of hanging the suite.
 fn capture(mut c: Command) -> Out {
     let cmdline = format!("{c:?}");
-    let out = c
+    let mut child = c
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("spawn {cmdline}: {e}"));
+    let pipe_reader = |mut r: Box<dyn Read + Send>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            let _ = tx.send(String::from_utf8_lossy(&buf).into_owned());
+        });
+        rx
+    };
+    let out_rx = pipe_reader(Box::new(child.stdout.take().expect("stdout pipe")));
+    let err_rx = pipe_reader(Box::new(child.stderr.take().expect("stderr pipe")));
+    let deadline = Instant::now() + COMMAND_DEADLINE;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait for runtime") {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmdline} hung for {COMMAND_DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(5);
+    let recv = |rx: std::sync::mpsc::Receiver<String>, which: &str| {
+        rx.recv_timeout(left).unwrap_or_else(|_| {
+            panic!("{cmdline} exited ({status}) but a leftover process holds its {which}")
+        })
+    };
+    let stdout = recv(out_rx, "stdout");
+    let stderr = recv(err_rx, "stderr");
     Out {
         cmdline,
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: status.code(),
+        stdout,
+        stderr,
     }
 }
 
@@ -850,4 +889,69 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The receiving end of `--console-socket`.
+pub mod console {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::net::UnixListener;
+
+    /// Receives one fd sent with SCM_RIGHTS on `stream`.
+    pub fn receive_fd(stream: &std::os::unix::net::UnixStream) -> std::io::Result<OwnedFd> {
+        let mut data = [0u8; 4096];
+        let mut iov = libc::iovec {
+            iov_base: data.as_mut_ptr().cast(),
+            iov_len: data.len(),
+        };
+        let mut control = [0u64; 8];
+        // SAFETY: msghdr is plain old data; zeroed is a valid empty header.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control);
+        // SAFETY: msg points at live buffers (iov, control) sized as declared.
+        let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: msg was filled by recvmsg; CMSG_FIRSTHDR reads within msg_control.
+        let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+        // SAFETY: cmsg is null-checked first; the header lies inside `control`.
+        if cmsg.is_null() || unsafe { (*cmsg).cmsg_type } != libc::SCM_RIGHTS {
+            return Err(std::io::Error::other(
+                "no SCM_RIGHTS message on the console socket",
+            ));
+        }
+        // SAFETY: an SCM_RIGHTS payload holds at least one int fd; read_unaligned
+        // copes with the data's alignment.
+        let fd = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::c_int) };
+        // SAFETY: the kernel just installed fd in our table; we own it now.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// Accepts one connection on `listener`, receives the pty master and reads
+    /// it until the slave side closes; the thread returns what it read.
+    pub fn console_reader(listener: UnixListener) -> std::thread::JoinHandle<String> {
+        std::thread::spawn(move || -> String {
+            let Ok((stream, _)) = listener.accept() else {
+                return String::new();
+            };
+            let Ok(master) = receive_fd(&stream) else {
+                return String::new();
+            };
+            let mut f = std::fs::File::from(master);
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Reads until the slave side closes (EIO).
+            loop {
+                match f.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    }
 }

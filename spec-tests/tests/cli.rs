@@ -285,3 +285,81 @@ fn features_oci_version_max_is_at_least_1_3() {
         "ociVersionMax {max:?}"
     );
 }
+
+#[test]
+fn log_text_format_records_the_error_that_failed_create() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&[]);
+    std::fs::remove_dir_all(b.rootfs()).expect("remove rootfs");
+    let log = b.path().join("log.txt");
+    let id = unique_id("logtext");
+    b.write_config();
+    rt.track(&id);
+    let mut c = rt.command();
+    c.arg("--log")
+        .arg(&log)
+        .args(["--log-format", "text", "create", "--bundle"]);
+    c.arg(b.path()).arg(&id);
+    let out = rt.to_files(c, &b);
+    assert_ne!(out.code, Some(0), "{out}");
+    let text = read_text(&log);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.contains("level=error"))
+        .unwrap_or_else(|| panic!("no error line in log: {text:?}"));
+    assert!(line.starts_with("time=\""), "{line}");
+    assert!(line.contains("msg=\"") && line.contains("rootfs"), "{line}");
+}
+
+#[test]
+fn run_forwards_signals_to_the_container_process() {
+    use std::io::BufRead;
+    let rt = Runtime::new();
+    // Exits on SIGUSR1 only: runtimes may forward other signals too (runc
+    // forwards the Go runtime's SIGURG).
+    let b = Bundle::checker(&["sleep", "10"]);
+    let id = unique_id("fwd");
+    b.write_config();
+    rt.track(&id);
+    let mut c = rt.command();
+    c.arg("run").arg("--bundle").arg(b.path()).arg(&id);
+    let mut child = c
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn run");
+    let stdout = child.stdout.take().expect("stdout");
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let (seen, status) = std::thread::scope(|scope| {
+        // A runtime that does not forward would leave us reading forever:
+        // after a minute, a watchdog deletes the container to unblock us.
+        let id = &id;
+        let rt = &rt;
+        scope.spawn(move || {
+            if done_rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .is_err()
+            {
+                let _ = rt.exec(&["delete", "--force", id]);
+            }
+        });
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+        assert_eq!(ready, "{\"ready\":true}");
+        let pid = libc::pid_t::try_from(child.id()).expect("pid");
+        // SAFETY: kill on the pid of a child this test spawned and has not reaped.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGUSR1) }, 0);
+        let seen: Vec<String> = lines.map_while(Result::ok).collect();
+        let status = child.wait().expect("wait run");
+        let _ = done_tx.send(());
+        (seen, status)
+    });
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("{\"signal\":10}"),
+        "{seen:?}"
+    );
+    assert_eq!(status.code(), Some(128 + 10));
+}

@@ -1,46 +1,10 @@
 //! process.terminal with --console-socket, process.consoleSize, /dev/console.
 
 use serde_json::{json, Value};
+use spec_tests::console::console_reader;
 use spec_tests::report::device;
 use spec_tests::{unique_id, Bundle, Out, Runtime, TempDir};
-use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixListener;
-
-/// Receives one fd sent with SCM_RIGHTS on `stream`.
-fn receive_fd(stream: &std::os::unix::net::UnixStream) -> std::io::Result<OwnedFd> {
-    let mut data = [0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    let mut control = [0u64; 8];
-    // SAFETY: msghdr is plain old data; zeroed is a valid empty header.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control);
-    // SAFETY: msg points at live buffers (iov, control) sized as declared.
-    let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: msg was filled by recvmsg; CMSG_FIRSTHDR reads within msg_control.
-    let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    // SAFETY: cmsg is null-checked first; the header lies inside `control`.
-    if cmsg.is_null() || unsafe { (*cmsg).cmsg_type } != libc::SCM_RIGHTS {
-        return Err(std::io::Error::other(
-            "no SCM_RIGHTS message on the console socket",
-        ));
-    }
-    // SAFETY: an SCM_RIGHTS payload holds at least one int fd; read_unaligned
-    // copes with the data's alignment.
-    let fd = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::c_int) };
-    // SAFETY: the kernel just installed fd in our table; we own it now.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
 
 /// Creates and starts `bundle` with a terminal via --console-socket; returns
 /// the output of `create` and everything the container wrote to the pty.
@@ -49,25 +13,7 @@ fn run_on_console(rt: &Runtime, b: &mut Bundle) -> (Out, String) {
     let sock_dir = TempDir::new("consock");
     let sock = sock_dir.path().join("console.sock");
     let listener = UnixListener::bind(&sock).expect("bind console socket");
-    let reader = std::thread::spawn(move || -> String {
-        let Ok((stream, _)) = listener.accept() else {
-            return String::new();
-        };
-        let Ok(master) = receive_fd(&stream) else {
-            return String::new();
-        };
-        let mut f = std::fs::File::from(master);
-        let mut buf = Vec::new();
-        // Reads until the slave side closes (EIO).
-        let mut chunk = [0u8; 4096];
-        loop {
-            match f.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    });
+    let reader = console_reader(listener);
     // create + start, the way managers use a console socket.
     let id = unique_id("tty");
     let out = rt.create(&id, b, &["--console-socket", &sock.to_string_lossy()]);
@@ -165,6 +111,40 @@ fn run_with_terminal_and_no_console_socket_relays_the_pty() {
     let out = rt.run(&unique_id("relay"), &b, &[]);
     out.ok();
     let r = console_json(&out, &out.stdout);
+    assert_eq!(
+        r["tty"]["isatty"],
+        json!([true, true, true]),
+        "{}",
+        r["tty"]
+    );
+}
+
+#[test]
+fn exec_tty_sends_a_pty_to_the_console_socket() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("exectty");
+    rt.create(&id, &b, &[]).ok();
+    rt.start_ready(&id, &b, 1);
+    let sock_dir = TempDir::new("execsock");
+    let sock = sock_dir.path().join("console.sock");
+    let listener = UnixListener::bind(&sock).expect("bind console socket");
+    let reader = console_reader(listener);
+    let out = rt.exec(&[
+        "exec",
+        "--tty",
+        "--detach",
+        "--console-socket",
+        &sock.to_string_lossy(),
+        &id,
+        "/checker",
+    ]);
+    if out.code != Some(0) {
+        let _ = std::os::unix::net::UnixStream::connect(&sock);
+    }
+    let text = reader.join().expect("console reader");
+    out.ok();
+    let r = console_json(&out, &text);
     assert_eq!(
         r["tty"]["isatty"],
         json!([true, true, true]),

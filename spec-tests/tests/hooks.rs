@@ -83,6 +83,16 @@ fn hooks_run_at_their_lifecycle_points_with_the_state_on_stdin() {
         Some("poststop")
     );
     assert_eq!(state_of(log.path(), "poststop")["id"], id.as_str());
+    // The state each hook sees says where in the lifecycle it runs.
+    for (name, status) in [
+        ("prestart", "creating"),
+        ("createRuntime", "creating"),
+        ("createContainer", "creating"),
+        ("poststart", "running"),
+        ("poststop", "stopped"),
+    ] {
+        assert_eq!(state_of(log.path(), name)["status"], status, "{name}");
+    }
 }
 
 #[test]

@@ -286,3 +286,51 @@ fn concurrent_force_deletes_of_one_container_leave_nothing() {
     assert!(rt.state(&id).is_none());
     assert!(!rt.root().join(&id).exists(), "state dir left behind");
 }
+
+#[test]
+fn init_killed_behind_the_runtimes_back_is_reported_stopped() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("hostkill");
+    rt.create(&id, &b, &[]).ok();
+    rt.start_ready(&id, &b, 1);
+    let pid = rt.state(&id).expect("state")["pid"].as_i64().expect("pid");
+    let pid = libc::pid_t::try_from(pid).expect("pid fits");
+    // SAFETY: kill on the init of a container this test created.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    rt.wait_stopped(&id);
+    rt.exec(&["delete", &id]).ok();
+    assert!(rt.state(&id).is_none());
+}
+
+#[test]
+fn delete_right_after_the_process_closes_stdout_succeeds() {
+    use std::io::Read;
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["exit", "0"]);
+    let id = unique_id("eofdelete");
+    b.write_config();
+    rt.track(&id);
+    let mut c = rt.command();
+    c.arg("create").arg("--bundle").arg(b.path()).arg(&id);
+    let mut child = c
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn create");
+    let mut stdout = child.stdout.take().expect("stdout");
+    assert!(
+        child.wait().expect("wait create").success(),
+        "create failed"
+    );
+    rt.exec(&["start", &id]).ok();
+    // EOF: the container process has exited (or is exiting) now.
+    let mut sink = Vec::new();
+    stdout
+        .read_to_end(&mut sink)
+        .expect("read container stdout");
+    let out = rt.exec(&["delete", &id]);
+    assert_eq!(out.code, Some(0), "delete right after EOF\n{out}");
+    assert!(rt.state(&id).is_none());
+}

@@ -290,3 +290,35 @@ fn dev_stays_writable_under_a_read_only_root() {
     );
     out.ok();
 }
+
+#[test]
+fn idmapped_bind_mount_shows_mapped_owners() {
+    let rt = Runtime::new();
+    let host = TempDir::new("idmap");
+    let file = host.path().join("owned");
+    std::fs::write(&file, "x").expect("write");
+    std::os::unix::fs::chown(&file, Some(1000), Some(1000)).expect("chown");
+    let mut b = Bundle::checker(&["stat", "/data/owned"]);
+    // On-disk ids (containerID side) appear as the hostID side through the mount.
+    b.add_mount(
+        json!({"destination": "/data", "type": "bind", "source": host.path(),
+        "options": ["bind", "idmap"],
+        "uidMappings": [{"containerID": 1000, "hostID": 2000, "size": 1}],
+        "gidMappings": [{"containerID": 1000, "hostID": 3000, "size": 1}]}),
+    );
+    let out = rt.run(&unique_id("idmap"), &b, &[]);
+    out.ok();
+    let v = out.json();
+    assert_eq!(
+        (v["value"]["uid"].as_u64(), v["value"]["gid"].as_u64()),
+        (Some(2000), Some(3000)),
+        "{v}"
+    );
+    let meta = std::fs::metadata(&file).expect("stat on host");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (1000, 1000),
+        "the host file's owner changed"
+    );
+}

@@ -132,3 +132,22 @@ fn time_namespace_offsets_apply_to_the_monotonic_clock() {
         "{offsets:?}"
     );
 }
+
+#[test]
+fn user_namespace_with_the_default_mounts_runs() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("namespaces")
+        .push(json!({"type": "user"}));
+    b.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    b.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
+    let r = rt.report(&b);
+    assert_eq!(r["uid"], 0);
+    assert_ne!(r["namespaces"]["user"].as_u64(), Some(host_ns("user")));
+    assert_eq!(
+        spec_tests::report::mount(&r, "/sys").map(|m| m["fstype"].clone()),
+        Some(json!("sysfs"))
+    );
+}

@@ -56,3 +56,37 @@ fn seccomp_kill_action_kills_the_process_with_sigsys() {
     let out = rt.run(&unique_id("sckill"), &b, &[]);
     assert_eq!(out.code, Some(128 + libc::SIGSYS), "{out}");
 }
+
+/// A filter failing mkdir/mkdirat with EXDEV only when the mode argument is `mode`.
+fn mode_filter(mode: u64) -> Value {
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [
+            {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EXDEV,
+             "args": [{"index": 1, "value": mode, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EXDEV,
+             "args": [{"index": 2, "value": mode, "op": "SCMP_CMP_EQ"}]}
+        ]
+    })
+}
+
+#[test]
+fn seccomp_argument_condition_that_matches_applies_the_action() {
+    let rt = Runtime::new();
+    // The checker's mkdir asks for mode 0777.
+    let mut b = Bundle::checker(&["mkdir", "/tmp/matched"]);
+    b.config["linux"]["seccomp"] = mode_filter(0o777);
+    let out = rt.run(&unique_id("scargeq"), &b, &[]);
+    assert_eq!(out.json()["errno"], libc::EXDEV, "{out}");
+}
+
+#[test]
+fn seccomp_argument_condition_that_does_not_match_allows_the_call() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&["mkdir", "/tmp/unmatched"]);
+    b.writable();
+    b.config["linux"]["seccomp"] = mode_filter(0o700);
+    rt.run(&unique_id("scargne"), &b, &[]).ok();
+    assert!(b.rootfs().join("tmp/unmatched").is_dir());
+}

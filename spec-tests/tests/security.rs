@@ -519,3 +519,72 @@ fn cve_2025_52881_sysctl_is_not_written_through_a_bind_over_proc_sys() {
         "a sysctl was written into a plain file"
     );
 }
+
+#[test]
+fn cve_2022_29162_no_inheritable_capabilities_unless_configured() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("inhcaps");
+    rt.create(&id, &b, &[]).ok();
+    rt.start_ready(&id, &b, 1);
+    let out = rt.exec(&["exec", &id, "/checker"]);
+    out.ok();
+    let r = out.json();
+    assert!(
+        spec_tests::report::caps(&r, "inheritable").is_empty(),
+        "{}",
+        r["capabilities"]
+    );
+    assert!(
+        spec_tests::report::caps(&r, "ambient").is_empty(),
+        "{}",
+        r["capabilities"]
+    );
+}
+
+#[test]
+fn cve_2025_52565_dev_console_symlink_does_not_reach_host() {
+    let canary = canary_dir();
+    let before = snapshot(canary.path());
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    b.writable();
+    b.config["process"]["terminal"] = true.into();
+    // The rootfs's own /dev, where /dev/console leads to a host path.
+    b.config["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .retain(|m| m["destination"] != "/dev");
+    let target = canary.path().join("console-target");
+    plant_symlink(&b, "dev/console", &target.to_string_lossy());
+    let sock_dir = TempDir::new("cvesock");
+    let sock = sock_dir.path().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind console socket");
+    let reader = spec_tests::console::console_reader(listener);
+    let id = unique_id("consolelink");
+    let out = rt.create(&id, &b, &["--console-socket", &sock.to_string_lossy()]);
+    if out.code == Some(0) {
+        rt.exec(&["start", &id]).ok();
+    } else {
+        let _ = std::os::unix::net::UnixStream::connect(&sock);
+    }
+    let text = reader.join().expect("console reader");
+    assert_untouched(canary.path(), &before);
+    if let Some(line) = text
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| l.starts_with('{'))
+    {
+        let r: serde_json::Value = serde_json::from_str(line).expect("report");
+        let c = spec_tests::report::device(&r, "/dev/console");
+        assert!(
+            c.is_some_and(|c| c["type"] == "c" && c["major"] == 136),
+            "/dev/console is not the pty: {c:?}"
+        );
+    } else {
+        eprintln!(
+            "consolelink: the runtime refused the bundle: {}",
+            out.stderr.trim()
+        );
+    }
+}

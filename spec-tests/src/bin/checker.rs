@@ -8,8 +8,9 @@
 //! - `write PATH [TEXT]`, `read PATH`, `stat PATH`, `ls PATH`, `mkdir PATH`: file probes;
 //!   exit 0 when the operation worked, 1 when it failed.
 //! - `exit N`: exit with status N, printing nothing.
-//! - `sleep`: install handlers for every catchable signal, print
-//!   `{"ready":true}` and wait; on a signal print `{"signal":N}` and exit 128+N.
+//! - `sleep [SIG]`: install handlers for every catchable signal, print
+//!   `{"ready":true}` and wait; on a signal print `{"signal":N}` and exit
+//!   128+N (with SIG, keep waiting until that signal arrives).
 //! - `open-exe [PID...]`: try to open `/proc/self/exe` and `/proc/PID/exe`
 //!   for writing, directly and through an `O_PATH` descriptor
 //!   (CVE-2019-5736).
@@ -41,7 +42,7 @@ fn main() {
         "ls" => file_ls(rest),
         "mkdir" => file_mkdir(rest),
         "exit" => rest.first().and_then(|s| s.parse().ok()).unwrap_or(0),
-        "sleep" => sleep_until_signal(),
+        "sleep" => sleep_until_signal(rest.first().and_then(|s| s.parse().ok())),
         "open-exe" => open_exe(rest),
         "exe-watch" => exe_watch(rest),
         "cwd-escape" => cwd_escape(),
@@ -172,9 +173,10 @@ extern "C" fn on_signal(sig: libc::c_int) {
     SIGNALLED.store(sig, std::sync::atomic::Ordering::SeqCst);
 }
 
-/// Waits for any catchable signal; as PID 1 of a pid namespace only signals
-/// with a handler are delivered, so every one gets a handler.
-fn sleep_until_signal() -> i32 {
+/// Waits for a catchable signal (any, or `until`); as PID 1 of a pid
+/// namespace only signals with a handler are delivered, so every one gets a
+/// handler.
+fn sleep_until_signal(until: Option<i32>) -> i32 {
     for sig in 1..=64 {
         if matches!(sig, libc::SIGKILL | libc::SIGSTOP | 32 | 33) {
             continue;
@@ -191,10 +193,12 @@ fn sleep_until_signal() -> i32 {
         unsafe {
             libc::pause();
         }
-        let sig = SIGNALLED.load(std::sync::atomic::Ordering::SeqCst);
+        let sig = SIGNALLED.swap(0, std::sync::atomic::Ordering::SeqCst);
         if sig != 0 {
             print(json!({ "signal": sig }));
-            return 128 + sig;
+            if until.is_none_or(|u| u == sig) {
+                return 128 + sig;
+            }
         }
     }
 }
