@@ -233,7 +233,9 @@ pub fn classify(
         serde_json::from_slice(body).map_err(|e| ManifestError::Json(what.into(), e))?;
     let ct = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_string());
     let mt = peek.media_type.or(ct).unwrap_or_default();
-    if peek.schema_version == Some(1) || mt.contains("manifest.v1") {
+    if peek.schema_version == Some(1)
+        || mt.starts_with("application/vnd.docker.distribution.manifest.v1")
+    {
         return Err(ManifestError::Schema1(what.into()));
     }
     let is_index = match mt.as_str() {

@@ -7,6 +7,7 @@
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use std::ffi::{OsStr, OsString};
+use std::io::Read as _;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// An open directory that paths are resolved inside of.
@@ -51,6 +52,21 @@ impl Root {
             }
         }
         Ok(cur)
+    }
+
+    /// Reads a small file at `path` inside the root (symlinks resolved inside the root).
+    pub fn read_file(&self, path: &str) -> Option<String> {
+        let fd = rfs::openat2(
+            &self.fd,
+            path,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve_flags(),
+        )
+        .ok()?;
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(fd).take(4 << 20), &mut s).ok()?;
+        Some(s)
     }
 
     fn open_in_root(&self, comps: &[OsString]) -> Result<OwnedFd, Errno> {
