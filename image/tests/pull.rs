@@ -254,7 +254,10 @@ fn bundle_overlay_of_cached_layers_shows_the_same_tree() {
         std::fs::read_to_string(r.join("data/lowerlink")).expect("lowerlink"),
         "lower content\n"
     );
-    assert_eq!(files_under(&root.join("layers")).is_empty(), false);
+    assert!(
+        !files_under(&root.join("layers")).is_empty(),
+        "no cached layers"
+    );
     // A second bundle reuses the cached layers.
     let b2 = work.path().join("bundle2");
     hoist_ok(&["--root", s(&root), "-q", "bundle", &image, s(&b2)]);

@@ -341,10 +341,10 @@ mod tests {
         };
         store(&f, "127.0.0.1:5000", Some(&c)).expect("store");
         assert_eq!(
-            lookup(&[f.clone()], "127.0.0.1:5000").expect("lookup"),
+            lookup(std::slice::from_ref(&f), "127.0.0.1:5000").expect("lookup"),
             Some(c)
         );
-        let other = lookup(&[f.clone()], "other.io")
+        let other = lookup(std::slice::from_ref(&f), "other.io")
             .expect("lookup")
             .expect("other");
         assert_eq!(
@@ -353,7 +353,7 @@ mod tests {
         );
         assert!(store(&f, "127.0.0.1:5000", None).expect("logout"));
         assert_eq!(
-            lookup(&[f.clone()], "127.0.0.1:5000").expect("lookup"),
+            lookup(std::slice::from_ref(&f), "127.0.0.1:5000").expect("lookup"),
             None
         );
         let v: serde_json::Value =

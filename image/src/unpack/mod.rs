@@ -242,11 +242,10 @@ impl Applier<'_> {
         let existing =
             safe::kind_at(&dir, name).map_err(self.fail(&raw_path, "inspecting existing entry"))?;
         let is_dir = kind == tar::EntryType::Directory;
-        match existing {
-            Some(FileType::Directory) if is_dir => {}
-            Some(_) => safe::remove_at(&dir, name)
-                .map_err(self.fail(&raw_path, "replacing existing entry"))?,
-            None => {}
+        let reuse_dir = is_dir && existing == Some(FileType::Directory);
+        if existing.is_some() && !reuse_dir {
+            safe::remove_at(&dir, name)
+                .map_err(self.fail(&raw_path, "replacing existing entry"))?;
         }
         self.seen.insert(comps.clone());
         match kind {
@@ -272,7 +271,7 @@ impl Applier<'_> {
                 self.set_fd_meta(&OwnedFd::from(f), &meta, &raw_path)?;
             }
             tar::EntryType::Directory => {
-                if existing.is_none() {
+                if !reuse_dir {
                     rfs::mkdirat(&dir, name.as_os_str(), Mode::from_raw_mode(0o700))
                         .map_err(self.fail(&raw_path, "creating directory"))?;
                 }
