@@ -126,6 +126,31 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
+    /// Upload a stored image to a registry.
+    Push {
+        /// Stored image.
+        image: String,
+        /// Destination reference (default: the image's own name).
+        dest: Option<String>,
+    },
+    /// Write images to an archive.
+    Save {
+        /// Output file.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// oci-archive or docker-archive.
+        #[arg(long, default_value = "oci-archive")]
+        format: String,
+        /// Images.
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Read images from an oci-archive or docker-archive.
+    Load {
+        /// Input file.
+        #[arg(long, short)]
+        input: PathBuf,
+    },
     /// Store credentials for a registry.
     Login {
         /// Registry host, e.g. 127.0.0.1:5000.
@@ -372,6 +397,51 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 *host_network,
                 *copy,
             );
+        }
+        Cmd::Push { image, dest } => {
+            let d = store.find_image(image)?;
+            let own = d
+                .annotations
+                .get(hoist::store::REF_NAME)
+                .and_then(|n| Reference::parse(n).ok());
+            let dest = match dest {
+                Some(x) => Reference::parse(x)?,
+                None => own.clone().ok_or_else(|| {
+                    format!("image {image:?} has no name to push to: give a destination")
+                })?,
+            };
+            let opts = pull_options(&cli, &dest, None, 4)?;
+            for l in hoist::push::push(&store, &d, own.as_ref(), &dest, &opts)? {
+                if !cli.quiet {
+                    eprintln!("{l}");
+                }
+            }
+            println!("{}", d.digest);
+        }
+        Cmd::Save {
+            output,
+            format,
+            images,
+        } => {
+            let format = match format.as_str() {
+                "oci-archive" | "oci" => hoist::archive::Format::OciArchive,
+                "docker-archive" | "docker" => hoist::archive::Format::DockerArchive,
+                f => {
+                    return Err(
+                        format!("--format {f:?}: expected oci-archive or docker-archive").into(),
+                    )
+                }
+            };
+            let descs = images
+                .iter()
+                .map(|i| store.find_image(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            hoist::archive::save(&store, &descs, output, format)?;
+        }
+        Cmd::Load { input } => {
+            for n in hoist::archive::load(&store, input)? {
+                println!("Loaded image: {n}");
+            }
         }
         Cmd::Login { .. } | Cmd::Logout { .. } => {}
     }
