@@ -241,9 +241,40 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().expect("gzip")
 }
 
-/// Writes an OCI layout at `dir` holding one image tagged `tag` with `layers`
-/// (uncompressed tars, gzipped here). Returns the manifest digest.
-pub fn write_layout(dir: &Path, tag: &str, layers: &[Vec<u8>], cfg: &Cfg) -> String {
+/// How layers are compressed in a test layout.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Comp {
+    /// gzip (flate2).
+    Gzip,
+    /// zstd (the `zstd` command).
+    Zstd,
+}
+
+fn zstd(data: &[u8]) -> Vec<u8> {
+    let mut c = Command::new("zstd")
+        .args(["-q", "-c", "-3"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("zstd");
+    let mut stdin = c.stdin.take().expect("stdin");
+    let data = data.to_vec();
+    let w = std::thread::spawn(move || stdin.write_all(&data));
+    let out = c.wait_with_output().expect("zstd output");
+    w.join().expect("join").expect("write to zstd");
+    assert!(out.status.success(), "zstd failed");
+    out.stdout
+}
+
+/// Writes one image's blobs (layers, config, manifest) into the layout at `dir`;
+/// returns the manifest descriptor (with `platform` set to `arch`).
+pub fn write_image(
+    dir: &Path,
+    layers: &[Vec<u8>],
+    cfg: &Cfg,
+    arch: &str,
+    comp: Comp,
+) -> serde_json::Value {
     let blobs = dir.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).expect("mkdir");
     let put = |b: &[u8]| {
@@ -255,12 +286,14 @@ pub fn write_layout(dir: &Path, tag: &str, layers: &[Vec<u8>], cfg: &Cfg) -> Str
     let mut diff_ids = Vec::new();
     for l in layers {
         diff_ids.push(sha(l));
-        let gz = gzip(l);
-        descs.push(serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": put(&gz), "size": gz.len()}));
+        let (z, mt) = match comp {
+            Comp::Gzip => (gzip(l), "application/vnd.oci.image.layer.v1.tar+gzip"),
+            Comp::Zstd => (zstd(l), "application/vnd.oci.image.layer.v1.tar+zstd"),
+        };
+        descs.push(serde_json::json!({"mediaType": mt, "digest": put(&z), "size": z.len()}));
     }
-    let plat = hoist::manifest::Platform::host();
     let config = serde_json::json!({
-        "architecture": plat.architecture, "os": "linux",
+        "architecture": arch, "os": "linux",
         "config": {"Entrypoint": cfg.entrypoint, "Cmd": cfg.cmd, "User": cfg.user, "Env": cfg.env, "WorkingDir": cfg.workdir,
                    "Labels": {"org.example.test": "yes"}, "StopSignal": "SIGQUIT"},
         "rootfs": {"type": "layers", "diff_ids": diff_ids}
@@ -272,16 +305,53 @@ pub fn write_layout(dir: &Path, tag: &str, layers: &[Vec<u8>], cfg: &Cfg) -> Str
         "layers": descs
     });
     let mb = serde_json::to_vec(&manifest).expect("json");
-    let md = put(&mb);
+    serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": put(&mb), "size": mb.len(),
+        "platform": {"architecture": arch, "os": "linux"}})
+}
+
+/// Writes `oci-layout` and an `index.json` naming `entry` as `tag`.
+pub fn write_index(dir: &Path, tag: &str, mut entry: serde_json::Value) {
+    entry["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": tag});
     std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).expect("layout");
-    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": mb.len(),
-        "annotations": {"org.opencontainers.image.ref.name": tag}}]});
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [entry]});
     std::fs::write(
         dir.join("index.json"),
         serde_json::to_vec(&index).expect("json"),
     )
     .expect("index");
-    md
+}
+
+/// Writes an OCI layout at `dir` holding one host-platform image tagged `tag` with
+/// `layers` (uncompressed tars, gzipped here). Returns the manifest digest.
+pub fn write_layout(dir: &Path, tag: &str, layers: &[Vec<u8>], cfg: &Cfg) -> String {
+    let mut d = write_image(
+        dir,
+        layers,
+        cfg,
+        &hoist::manifest::Platform::host().architecture,
+        Comp::Gzip,
+    );
+    d.as_object_mut().expect("object").remove("platform");
+    let digest = d["digest"].as_str().expect("digest").to_string();
+    write_index(dir, tag, d);
+    digest
+}
+
+/// Writes a multi-platform image: an image index (stored as a blob) over one image per
+/// `(arch, layers)`, tagged `tag`.
+pub fn write_multi_layout(dir: &Path, tag: &str, per_arch: &[(&str, Vec<Vec<u8>>)]) {
+    let entries: Vec<serde_json::Value> = per_arch
+        .iter()
+        .map(|(a, l)| write_image(dir, l, &Cfg::default(), a, Comp::Gzip))
+        .collect();
+    let ix = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries})).expect("json");
+    let d = sha(&ix);
+    std::fs::write(dir.join("blobs/sha256").join(&d[7..]), &ix).expect("write index blob");
+    write_index(
+        dir,
+        tag,
+        serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": ix.len()}),
+    );
 }
 
 /// Pushes `layout:tag` to `dest` (`127.0.0.1:PORT/repo:tag`) with skopeo.
