@@ -299,3 +299,58 @@ fn bad_references_and_missing_images_fail_with_one_clear_line() {
         files_under(&root.join("blobs")).is_empty() && files_under(&root.join("tmp")).is_empty()
     );
 }
+
+#[test]
+fn hostile_image_fails_with_one_line_and_leaves_no_partial_layer() {
+    let reg = Registry::start(false, Auth::None);
+    let work = tempfile::tempdir().expect("tmp");
+    let victim = work.path().join("victim");
+    std::fs::write(&victim, "original").expect("victim");
+    let layout = work.path().join("layout");
+    let evil = images::Tar::default()
+        .file("ok", 0o644, b"fine")
+        .hardlink("h", victim.to_str().expect("utf-8"))
+        .finish();
+    images::write_layout(
+        &layout,
+        "v1",
+        &[images::busybox_layer(work.path()), evil],
+        &Cfg::default(),
+    );
+    images::skopeo_push(&layout, "v1", &format!("{}/evil/app:v1", reg.addr), &[]);
+    let root = work.path().join("store");
+    let conf = insecure_config(work.path(), &reg.addr);
+    let image = format!("{}/evil/app:v1", reg.addr);
+    let e = hoist_err(&[
+        "--root",
+        s(&root),
+        "--registry-config",
+        s(&conf),
+        "-q",
+        "bundle",
+        &image,
+        s(&work.path().join("b")),
+    ]);
+    assert!(
+        e.contains("entry \"h\"") && e.contains("hardlink target does not exist"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "original"
+    );
+    assert_eq!(std::fs::metadata(&victim).expect("victim").nlink(), 1);
+    assert!(
+        files_under(&root.join("tmp")).is_empty(),
+        "partial layer left in tmp"
+    );
+    // Only the good base layer made it into the cache.
+    assert_eq!(
+        std::fs::read_dir(root.join("layers"))
+            .expect("layers")
+            .count(),
+        1
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(!mounts.contains(s(work.path())), "overlay left mounted");
+}

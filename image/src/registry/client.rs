@@ -397,7 +397,22 @@ impl Client {
         };
         let mut resp = self.send("GET", url, headers, &Payload::Empty)?;
         match resp.status().as_u16() {
-            206 if have > 0 => {}
+            206 if have > 0 => {
+                // Only append if the server resumed exactly where we stopped.
+                let cr = resp
+                    .headers()
+                    .get("content-range")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !cr.starts_with(&format!("bytes {have}-")) {
+                    w.reset()
+                        .map_err(|e| RegistryError::Transport(url.into(), e.to_string()))?;
+                    return Err(RegistryError::Transport(
+                        url.into(),
+                        format!("resume answered with Content-Range {cr:?}, restarting"),
+                    ));
+                }
+            }
             200 => {
                 if have > 0 {
                     w.reset()
