@@ -325,12 +325,9 @@ pub fn write_bundle(
         .and_then(|spec| {
             let data = serde_json::to_vec_pretty(&spec)
                 .map_err(|e| WriteError::Io(dir.join("config.json"), e.into()))?;
-            crate::store::write_atomic(&dir.join("config.json"), &data).map_err(|e| {
-                WriteError::Io(
-                    dir.join("config.json"),
-                    std::io::Error::other(e.to_string()),
-                )
-            })
+            // A bundle is scratch space: no fsync on the `hoist run` path.
+            std::fs::write(dir.join("config.json"), &data)
+                .map_err(|e| WriteError::Io(dir.join("config.json"), e))
         });
     if let Err(e) = result {
         let _ = remove_bundle(dir);

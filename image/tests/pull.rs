@@ -354,3 +354,66 @@ fn hostile_image_fails_with_one_line_and_leaves_no_partial_layer() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     assert!(!mounts.contains(s(work.path())), "overlay left mounted");
 }
+
+#[test]
+fn short_names_resolve_to_docker_io_library_through_a_configured_mirror() {
+    let reg = Registry::start(false, Auth::None);
+    let work = tempfile::tempdir().expect("tmp");
+    let layout = work.path().join("layout");
+    images::write_layout(
+        &layout,
+        "1.36",
+        &[images::busybox_layer(work.path())],
+        &Cfg::default(),
+    );
+    images::skopeo_push(
+        &layout,
+        "1.36",
+        &format!("{}/library/busybox:1.36", reg.addr),
+        &[],
+    );
+    let conf = work.path().join("mirror.json");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"{{"registries":{{"docker.io":{{"mirror":"{0}"}},"{0}":{{"insecure":true}}}}}}"#,
+            reg.addr
+        ),
+    )
+    .expect("conf");
+    let root = work.path().join("store");
+    let digest = hoist_ok(&[
+        "--root",
+        s(&root),
+        "--registry-config",
+        s(&conf),
+        "-q",
+        "pull",
+        "busybox:1.36",
+    ]);
+    let listed = hoist_ok(&["--root", s(&root), "images"]);
+    assert!(
+        listed.contains("docker.io/library/busybox:1.36"),
+        "{listed}"
+    );
+    // The same image by the other spellings people use, and by digest.
+    for name in [
+        "library/busybox:1.36",
+        "docker.io/library/busybox:1.36",
+        &format!("busybox@{}", digest.trim()),
+    ] {
+        hoist_ok(&[
+            "--root",
+            s(&root),
+            "--registry-config",
+            s(&conf),
+            "-q",
+            "pull",
+            name,
+        ]);
+    }
+    let inspect: serde_json::Value =
+        serde_json::from_str(&hoist_ok(&["--root", s(&root), "inspect", "busybox:1.36"]))
+            .expect("json");
+    assert_eq!(inspect["digest"].as_str(), Some(digest.trim()));
+}
