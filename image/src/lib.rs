@@ -11,5 +11,6 @@ pub mod push;
 pub mod reference;
 pub mod registry;
 pub mod rootfs;
+pub mod run;
 pub mod store;
 pub mod unpack;

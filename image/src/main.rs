@@ -448,22 +448,6 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The runtime: `--runtime`, else `berth` next to this executable, else `berth` on PATH.
-fn find_runtime(explicit: Option<&Path>) -> PathBuf {
-    if let Some(p) = explicit {
-        return p.to_path_buf();
-    }
-    if let Some(sib) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(|d| d.join("berth")))
-    {
-        if sib.is_file() {
-            return sib;
-        }
-    }
-    PathBuf::from("berth")
-}
-
 #[allow(clippy::too_many_arguments)]
 fn run_container(
     cli: &Cli,
@@ -477,42 +461,22 @@ fn run_container(
     copy: bool,
 ) -> Result<ExitCode, Error> {
     let d = ensure_image(cli, store, image)?;
-    let id = format!(
-        "hoist-{}-{}",
-        std::process::id(),
-        d.digest.hex().get(..8).unwrap_or("")
-    );
-    let dir = store.root().join("containers").join(&id);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let opts = SpecOptions {
-        command: command.to_vec(),
-        terminal: tty,
-        hostname: id.chars().take(20).collect(),
-        host_network,
+    let opts = hoist::run::RunOptions {
+        runtime: runtime.map(Path::to_path_buf),
+        rm,
+        spec: SpecOptions {
+            command: command.to_vec(),
+            terminal: tty,
+            hostname: String::new(),
+            host_network,
+        },
+        kind: if copy {
+            RootfsKind::Copy
+        } else {
+            RootfsKind::Overlay
+        },
     };
-    let kind = if copy {
-        RootfsKind::Copy
-    } else {
-        RootfsKind::Overlay
-    };
-    if let Err(e) = bundle::write_bundle(store, &d, &dir, kind, &opts) {
-        let _ = bundle::remove_bundle(&dir);
-        return Err(e.into());
-    }
-    let rt = find_runtime(runtime);
-    let status = std::process::Command::new(&rt)
-        .arg("run")
-        .arg("--bundle")
-        .arg(&dir)
-        .arg(&id)
-        .status();
-    if rm {
-        let _ = bundle::remove_bundle(&dir);
-    }
-    let status = status.map_err(|e| format!("runtime {}: {e}", rt.display()))?;
-    if !rm {
-        eprintln!("bundle kept at {}", dir.display());
-    }
+    let status = hoist::run::run(store, &d, &opts)?;
     use std::os::unix::process::ExitStatusExt;
     Ok(match (status.code(), status.signal()) {
         (Some(c), _) => ExitCode::from(c.clamp(0, 255) as u8),

@@ -315,9 +315,12 @@ impl Store {
             }
         }
         let layers = self.root.join("layers");
+        // A layer still mounted as an overlay lower (a running `hoist run`) stays.
+        let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         for e in fs::read_dir(&layers).map_err(io_err(&layers))? {
             let e = e.map_err(io_err(&layers))?;
-            if !diff_ids.contains(e.file_name().to_string_lossy().as_ref()) {
+            let in_use = mounts.contains(&e.path().display().to_string());
+            if !in_use && !diff_ids.contains(e.file_name().to_string_lossy().as_ref()) {
                 crate::unpack::remove_tree(&e.path()).map_err(io_err(&e.path()))?;
             }
         }
