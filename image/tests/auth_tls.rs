@@ -185,4 +185,27 @@ fn bearer_token_is_fetched_with_scope_and_reused() {
     let rootfs = work.path().join("rootfs");
     hoist_ok(&["--root", s(&root), "unpack", &image, s(&rootfs)]);
     assert!(rootfs.join("bin/busybox").exists());
+
+    // Push with a cross-repository mount: the challenge asks for two scopes at once.
+    let dest = format!("{}/tok/other:v2", reg.addr);
+    let o = hoist(&[
+        "--root",
+        s(&root),
+        "--registry-config",
+        s(&conf),
+        "--authfile",
+        s(&authfile),
+        "push",
+        &image,
+        &dest,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && err.matches("mounted").count() == 3,
+        "{err}"
+    );
+    let mut c = std::process::Command::new("skopeo");
+    c.args(["inspect", "--tls-verify=false", "--creds", "carol:secret"])
+        .arg(format!("docker://{dest}"));
+    run_ok(&mut c);
 }
