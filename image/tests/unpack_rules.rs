@@ -149,7 +149,7 @@ fn overlay_format_layers_mark_whiteouts_and_copy_lower_hardlink_targets() {
     assert!(wh.file_type().is_char_device());
     assert_eq!(std::os::unix::fs::MetadataExt::rdev(&wh), 0);
     let mut buf = [0u8; 4];
-    let n = rustix::fs::getxattr(&upper.join("o"), "trusted.overlay.opaque", &mut buf)
+    let n = rustix::fs::getxattr(upper.join("o"), "trusted.overlay.opaque", &mut buf)
         .expect("opaque xattr");
     assert_eq!(&buf[..n], b"y");
     assert_eq!(read(&upper, "d/link"), "shared");
