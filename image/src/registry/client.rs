@@ -22,9 +22,12 @@ const ATTEMPTS: u32 = 5;
 /// Registry failures.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    /// Could not connect or the connection broke.
+    /// Could not connect or the connection broke (worth retrying).
     #[error("{0}: {1}")]
     Transport(String, String),
+    /// Could not connect for a reason retrying will not fix (TLS, unknown host).
+    #[error("{0}: {1}")]
+    Connect(String, String),
     /// The registry answered with an error status.
     #[error("{url}: registry answered {status}{detail}")]
     Status {
@@ -168,7 +171,7 @@ impl Client {
             if let Some(h) = &cached {
                 b = b.header("Authorization", h.as_str());
             }
-            let tx = |e: ureq::Error| RegistryError::Transport(url.to_string(), e.to_string());
+            let tx = |e: ureq::Error| from_ureq(url, e);
             let resp = match body {
                 Payload::Empty => self.agent.run(
                     b.body(())
@@ -263,7 +266,7 @@ impl Client {
         let mut resp = self
             .agent
             .run(req)
-            .map_err(|e| RegistryError::Transport(url.clone(), e.to_string()))?;
+            .map_err(|e| from_ureq(&url, e))?;
         let status = resp.status().as_u16();
         if status == 401 || status == 403 {
             return Err(RegistryError::Unauthorized(
@@ -284,7 +287,7 @@ impl Client {
             .with_config()
             .limit(1 << 20)
             .read_to_vec()
-            .map_err(|e| RegistryError::Transport(url.clone(), e.to_string()))?;
+            .map_err(|e| from_ureq(&url, e))?;
         let t: Tok = serde_json::from_slice(&body)
             .map_err(|e| RegistryError::Protocol(url.clone(), format!("token answer: {e}")))?;
         let tok = t.token.or(t.access_token).ok_or_else(|| {
@@ -335,7 +338,7 @@ impl Client {
                 .with_config()
                 .limit(8 << 20)
                 .read_to_vec()
-                .map_err(|e| RegistryError::Transport(url.clone(), e.to_string()))?;
+                .map_err(|e| from_ureq(&url, e))?;
             Ok((body, ct))
         })?;
         let digest = Digest::of(&body);
@@ -557,6 +560,19 @@ impl Client {
             200 => Ok(()),
             _ => Err(status_error(&url, &mut resp)),
         }
+    }
+}
+
+/// Sorts a ureq error into retryable transport trouble and lasting failures.
+fn from_ureq(url: &str, e: ureq::Error) -> RegistryError {
+    match e {
+        // rustls reports a failed handshake (e.g. an untrusted certificate) as InvalidData.
+        ureq::Error::Io(ref io) if io.kind() == io::ErrorKind::InvalidData => RegistryError::Connect(url.into(), e.to_string()),
+        ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed | ureq::Error::BodyStalled | ureq::Error::Protocol(_) => {
+            RegistryError::Transport(url.into(), e.to_string())
+        }
+        ureq::Error::HostNotFound => RegistryError::Connect(url.into(), "host not found".into()),
+        e => RegistryError::Connect(url.into(), e.to_string()),
     }
 }
 
