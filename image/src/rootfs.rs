@@ -4,7 +4,7 @@
 use crate::digest::Digest;
 use crate::manifest::{self, ImageConfig, Manifest};
 use crate::store::{Store, StoreError};
-use crate::unpack::{self, ApplyOptions, Mode2, UnpackError};
+use crate::unpack::{self, ApplyOptions, Target, UnpackError};
 use std::path::{Path, PathBuf};
 
 /// Rootfs failures.
@@ -93,7 +93,7 @@ pub fn cached_layers(
             std::fs::create_dir(&tmp).map_err(|e| RootfsError::Io(tmp.clone(), e))?;
             let lowers = done.iter().rev().cloned().collect();
             let opts = ApplyOptions {
-                mode: Mode2::Overlay,
+                mode: Target::Overlay,
                 lowers,
                 diff_id: Some(id.clone()),
                 ..Default::default()

@@ -4,7 +4,7 @@
 mod common;
 
 use common::images::Tar;
-use hoist::unpack::{apply_layer, ApplyOptions, Mode2};
+use hoist::unpack::{apply_layer, ApplyOptions, Target};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -44,7 +44,7 @@ impl Scene {
             &tar[..],
             "hostile",
             &ApplyOptions {
-                mode: Mode2::Overlay,
+                mode: Target::Overlay,
                 ..Default::default()
             },
         )

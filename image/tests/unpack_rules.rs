@@ -4,7 +4,7 @@
 mod common;
 
 use common::images::Tar;
-use hoist::unpack::{apply_layer, ApplyOptions, Mode2};
+use hoist::unpack::{apply_layer, ApplyOptions, Target};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
@@ -120,7 +120,7 @@ fn overlay_format_layers_mark_whiteouts_and_copy_lower_hardlink_targets() {
             &tar[..],
             "test",
             &ApplyOptions {
-                mode: Mode2::Overlay,
+                mode: Target::Overlay,
                 lowers,
                 ..Default::default()
             },

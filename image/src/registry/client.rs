@@ -263,10 +263,7 @@ impl Client {
         let req = b
             .body(())
             .map_err(|e| RegistryError::Protocol(url.clone(), e.to_string()))?;
-        let mut resp = self
-            .agent
-            .run(req)
-            .map_err(|e| from_ureq(&url, e))?;
+        let mut resp = self.agent.run(req).map_err(|e| from_ureq(&url, e))?;
         let status = resp.status().as_u16();
         if status == 401 || status == 403 {
             return Err(RegistryError::Unauthorized(
@@ -567,10 +564,14 @@ impl Client {
 fn from_ureq(url: &str, e: ureq::Error) -> RegistryError {
     match e {
         // rustls reports a failed handshake (e.g. an untrusted certificate) as InvalidData.
-        ureq::Error::Io(ref io) if io.kind() == io::ErrorKind::InvalidData => RegistryError::Connect(url.into(), e.to_string()),
-        ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed | ureq::Error::BodyStalled | ureq::Error::Protocol(_) => {
-            RegistryError::Transport(url.into(), e.to_string())
+        ureq::Error::Io(ref io) if io.kind() == io::ErrorKind::InvalidData => {
+            RegistryError::Connect(url.into(), e.to_string())
         }
+        ureq::Error::Io(_)
+        | ureq::Error::Timeout(_)
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::BodyStalled
+        | ureq::Error::Protocol(_) => RegistryError::Transport(url.into(), e.to_string()),
         ureq::Error::HostNotFound => RegistryError::Connect(url.into(), "host not found".into()),
         e => RegistryError::Connect(url.into(), e.to_string()),
     }

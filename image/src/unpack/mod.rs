@@ -54,9 +54,9 @@ pub enum UnpackError {
     },
 }
 
-/// How whiteouts are written.
+/// What a layer is applied to, which decides how whiteouts are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode2 {
+pub enum Target {
     /// Apply onto the accumulated rootfs: whiteouts delete.
     Flatten,
     /// Write one layer on its own for overlayfs: whiteouts become 0/0 character
@@ -68,7 +68,7 @@ pub enum Mode2 {
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// Whiteout handling.
-    pub mode: Mode2,
+    pub mode: Target,
     /// Restore ownership (needs root).
     pub chown: bool,
     /// Lower layer directories (top first) to copy hardlink targets from in overlay mode.
@@ -80,7 +80,7 @@ pub struct ApplyOptions {
 impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
-            mode: Mode2::Flatten,
+            mode: Target::Flatten,
             chown: rustix::process::geteuid().is_root(),
             lowers: vec![],
             diff_id: None,
@@ -490,7 +490,7 @@ impl Applier<'_> {
                 .map_err(self.fail(p, "creating hardlink"));
             }
         }
-        if self.opts.mode == Mode2::Overlay {
+        if self.opts.mode == Target::Overlay {
             // The target lives in a lower layer: a copy is what overlayfs would show.
             for lower in &self.opts.lowers {
                 let lr = safe::Root::open(lower).map_err(|err| UnpackError::Entry {
@@ -568,13 +568,13 @@ impl Applier<'_> {
             return Ok(());
         }
         match self.opts.mode {
-            Mode2::Flatten => {
+            Target::Flatten => {
                 let Ok(dir) = self.root.open_dir(parent, false) else {
                     return Ok(());
                 };
                 safe::remove_at(&dir, target).map_err(self.fail(p, "applying whiteout"))
             }
-            Mode2::Overlay => {
+            Target::Overlay => {
                 let dir = self
                     .root
                     .open_dir(parent, true)
@@ -594,7 +594,7 @@ impl Applier<'_> {
 
     fn opaque(&mut self, parent: &[OsString], p: &Path) -> Result<(), UnpackError> {
         match self.opts.mode {
-            Mode2::Flatten => {
+            Target::Flatten => {
                 let Ok(dir) = self.root.open_dir(parent, false) else {
                     return Ok(());
                 };
@@ -606,7 +606,7 @@ impl Applier<'_> {
                 })
                 .map_err(self.fail(p, "applying opaque whiteout"))
             }
-            Mode2::Overlay => {
+            Target::Overlay => {
                 let dir = self
                     .root
                     .open_dir(parent, true)
