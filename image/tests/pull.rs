@@ -417,3 +417,50 @@ fn short_names_resolve_to_docker_io_library_through_a_configured_mirror() {
             .expect("json");
     assert_eq!(inspect["digest"].as_str(), Some(digest.trim()));
 }
+
+#[test]
+fn docker_schema2_manifests_pull_and_unpack() {
+    let reg = Registry::start(false, Auth::None);
+    let work = tempfile::tempdir().expect("tmp");
+    let layout = work.path().join("layout");
+    images::write_layout(
+        &layout,
+        "v1",
+        &[images::busybox_layer(work.path()), images::change_layer()],
+        &Cfg::default(),
+    );
+    images::skopeo_push(
+        &layout,
+        "v1",
+        &format!("{}/docker/app:v1", reg.addr),
+        &["--format", "v2s2"],
+    );
+    let root = work.path().join("store");
+    let conf = insecure_config(work.path(), &reg.addr);
+    let image = format!("{}/docker/app:v1", reg.addr);
+    hoist_ok(&[
+        "--root",
+        s(&root),
+        "--registry-config",
+        s(&conf),
+        "-q",
+        "pull",
+        &image,
+    ]);
+    let inspect: serde_json::Value =
+        serde_json::from_str(&hoist_ok(&["--root", s(&root), "inspect", &image])).expect("json");
+    assert_eq!(
+        inspect["manifest"]["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(
+        inspect["manifest"]["layers"][0]["mediaType"],
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    );
+    let rootfs = work.path().join("rootfs");
+    hoist_ok(&["--root", s(&root), "unpack", &image, s(&rootfs)]);
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("etc/motd")).expect("motd"),
+        "new motd\n"
+    );
+}
