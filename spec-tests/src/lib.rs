@@ -5,6 +5,20 @@
 //! Every test gets its own `--root` directory, bundle and container ids;
 //! Drop guards delete containers and remove directories (and any mount left
 //! below them) even when the test panics.
+//!
+//! Environment: `BERTH_BIN` (the runtime; default `target/{debug,release}/berth`
+//! next to the test executable) and `CHECKER_BIN` (default
+//! `target/spec-tests/checker`, built by `hack/build-checker.sh` when missing
+//! or older than its source). A typical test:
+//!
+//! ```no_run
+//! use spec_tests::{Bundle, Runtime};
+//! let rt = Runtime::new();
+//! let mut b = Bundle::checker(&[]); // process: /checker (prints the report)
+//! b.config["hostname"] = "box".into();
+//! let report = rt.report(&b); // run, assert exit 0, parse the JSON
+//! assert_eq!(report["hostname"], "box");
+//! ```
 
 use serde_json::{json, Value};
 use std::fs;
@@ -59,13 +73,6 @@ pub fn runtime_bin() -> PathBuf {
         }
     })
     .clone()
-}
-
-/// True when the runtime under test is runc (some tests note known runc gaps).
-pub fn runtime_is_runc() -> bool {
-    runtime_bin()
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().contains("runc"))
 }
 
 /// The static checker: `CHECKER_BIN`, else `target/spec-tests/checker`,
