@@ -74,6 +74,10 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
         crate::process::personality::check(p)
             .map_err(|e| Error::Other(format!("config.json: {e}")))?;
     }
+    if let Some(p) = spec.linux().as_ref().and_then(|l| l.memory_policy().as_ref()) {
+        crate::process::mempolicy::check(p)
+            .map_err(|e| Error::Other(format!("config.json: {e}")))?;
+    }
     for w in crate::process::warnings(process) {
         crate::logging::warn(&w);
     }
