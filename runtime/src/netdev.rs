@@ -19,7 +19,8 @@ pub fn check(devices: &HashMap<String, LinuxNetDevice>) -> Result<(), String> {
     for (host, d) in devices {
         let new = d.name().as_deref().unwrap_or(host);
         for n in [host.as_str(), new] {
-            if n.is_empty() || n.len() > 15 || n.contains(['/', ' ', ':']) || n == "." || n == ".." {
+            if n.is_empty() || n.len() > 15 || n.contains(['/', ' ', ':']) || n == "." || n == ".."
+            {
                 return Err(format!(
                     "config.json: linux.netDevices \"{host}\": \"{n}\" is not a valid interface name"
                 ));
@@ -42,8 +43,9 @@ pub fn move_all(devices: &HashMap<String, LinuxNetDevice>, pid: i32) -> Result<(
     let sock = socket().map_err(|e| format!("linux.netDevices: netlink socket: {e}"))?;
     for (seq, (host, d)) in devices.iter().enumerate() {
         let new = d.name().as_deref().unwrap_or(host);
-        move_one(&sock, seq as u32 + 1, host, new, pid)
-            .map_err(|e| format!("linux.netDevices \"{host}\": move into the container as \"{new}\": {e}"))?;
+        move_one(&sock, seq as u32 + 1, host, new, pid).map_err(|e| {
+            format!("linux.netDevices \"{host}\": move into the container as \"{new}\": {e}")
+        })?;
     }
     Ok(())
 }
@@ -91,7 +93,7 @@ fn attr(buf: &mut Vec<u8>, kind: u16, data: &[u8]) {
     buf.extend_from_slice(&(len as u16).to_ne_bytes());
     buf.extend_from_slice(&kind.to_ne_bytes());
     buf.extend_from_slice(data);
-    while buf.len() % 4 != 0 {
+    while !buf.len().is_multiple_of(4) {
         buf.push(0);
     }
 }
@@ -140,8 +142,11 @@ mod tests {
     #[test]
     fn request_layout() {
         let m = request(7, 3, "eth1", 42);
-        assert_eq!(m.len() % 4, 0);
-        assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()) as usize, m.len());
+        assert!(m.len().is_multiple_of(4));
+        assert_eq!(
+            u32::from_ne_bytes(m[0..4].try_into().unwrap()) as usize,
+            m.len()
+        );
         assert_eq!(u16::from_ne_bytes([m[4], m[5]]), RTM_NEWLINK);
         assert_eq!(i32::from_ne_bytes(m[20..24].try_into().unwrap()), 3);
         // First attribute: IFLA_NET_NS_PID = 42.

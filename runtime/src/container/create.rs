@@ -74,7 +74,11 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
         crate::process::personality::check(p)
             .map_err(|e| Error::Other(format!("config.json: {e}")))?;
     }
-    if let Some(p) = spec.linux().as_ref().and_then(|l| l.memory_policy().as_ref()) {
+    if let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().as_ref())
+    {
         crate::process::mempolicy::check(p)
             .map_err(|e| Error::Other(format!("config.json: {e}")))?;
     }
@@ -84,7 +88,10 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
         .and_then(|l| l.net_devices().clone())
         .unwrap_or_default();
     if !net_devices.is_empty() {
-        if !crate::spec::validate::has_new_namespace(&spec, oci_spec::runtime::LinuxNamespaceType::Network) {
+        if !crate::spec::validate::has_new_namespace(
+            &spec,
+            oci_spec::runtime::LinuxNamespaceType::Network,
+        ) {
             return Err(Error::Other(
                 "config.json: linux.netDevices needs a new network namespace".into(),
             ));

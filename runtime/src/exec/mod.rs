@@ -74,7 +74,11 @@ fn setup(_ch: &Channel, ctx: &ExecContext) -> Result<Prepared, String> {
 
 /// `linux.memoryPolicy`, for init and exec'd processes alike.
 pub fn apply_memory_policy(spec: &Spec) -> Result<(), String> {
-    match spec.linux().as_ref().and_then(|l| l.memory_policy().as_ref()) {
+    match spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().as_ref())
+    {
         Some(p) => crate::process::mempolicy::apply(p).map_err(|e| e.to_string()),
         None => Ok(()),
     }

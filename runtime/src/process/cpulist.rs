@@ -33,7 +33,9 @@ mod tests {
         assert_eq!(parse("f", "1, 1,0").unwrap(), vec![0, 1]);
         assert_eq!(parse("f", "").unwrap(), Vec::<usize>::new());
         assert_eq!(
-            parse("process.execCPUAffinity.initial", "3-1").unwrap_err().to_string(),
+            parse("process.execCPUAffinity.initial", "3-1")
+                .unwrap_err()
+                .to_string(),
             "process.execCPUAffinity.initial \"3-1\" is not a list like 0-3,7"
         );
         assert!(parse("f", "a").is_err());

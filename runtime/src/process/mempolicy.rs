@@ -42,8 +42,10 @@ pub fn check(p: &LinuxMemoryPolicy) -> Result<(), ProcessError> {
             p.mode()
         )));
     }
-    if matches!(p.mode(), MemoryPolicyModeType::MpolDefault | MemoryPolicyModeType::MpolLocal)
-        && !list.is_empty()
+    if matches!(
+        p.mode(),
+        MemoryPolicyModeType::MpolDefault | MemoryPolicyModeType::MpolLocal
+    ) && !list.is_empty()
     {
         return Err(ProcessError(format!(
             "linux.memoryPolicy.mode {} takes no nodes",
