@@ -128,6 +128,9 @@ impl Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(15)))
+            // A registry that accepts but never answers is an error, not a hang. (ureq has
+            // no idle timeout for bodies; a body that stalls forever still hangs.)
+            .timeout_recv_response(Some(Duration::from_secs(60)))
             .user_agent("hoist/0.1")
             .tls_config(tls.build())
             .build()

@@ -391,6 +391,8 @@ pub enum Fault {
     Drop,
     /// Forward with one body byte flipped.
     Corrupt,
+    /// Send half the body, then hold the connection until the client goes away.
+    Stall,
 }
 
 /// A proxy in front of a registry that injects faults chosen per request by `rule`
@@ -400,6 +402,8 @@ pub struct FaultProxy {
     pub server: Server,
     /// Request heads seen, in order.
     pub seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Set once a [`Fault::Stall`] has sent its half body.
+    pub stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FaultProxy {
@@ -410,6 +414,8 @@ impl FaultProxy {
     ) -> FaultProxy {
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen2 = seen.clone();
+        let stalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stalled2 = stalled.clone();
         let upstream = upstream.to_string();
         let server = Server::spawn(move |mut c| {
             use std::io::{Read, Write};
@@ -452,6 +458,14 @@ impl FaultProxy {
                     let _ = c.write_all(&resp[..cut]);
                     let _ = c.shutdown(std::net::Shutdown::Both);
                 }
+                Fault::Stall => {
+                    let cut = body_start + (resp.len() - body_start) / 2;
+                    let _ = c.write_all(&resp[..cut]);
+                    let _ = c.flush();
+                    stalled2.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let mut sink = [0u8; 64];
+                    while matches!(c.read(&mut sink), Ok(n) if n > 0) {}
+                }
                 Fault::Corrupt => {
                     if resp.len() > body_start + 10 {
                         resp[body_start + 10] ^= 0xff;
@@ -463,7 +477,11 @@ impl FaultProxy {
                 }
             }
         });
-        FaultProxy { server, seen }
+        FaultProxy {
+            server,
+            seen,
+            stalled,
+        }
     }
 
     /// `127.0.0.1:PORT` of the proxy.
