@@ -26,7 +26,8 @@ struct Cli {
     /// Image store directory.
     #[arg(long, global = true, default_value = "/var/lib/hoist")]
     root: PathBuf,
-    /// JSON file mapping registries to mirrors and marking them insecure (plain HTTP).
+    /// JSON file mapping registries to mirrors and marking them insecure (plain HTTP)
+    /// [default: /etc/hoist/registries.json if it exists].
     #[arg(long, global = true)]
     registry_config: Option<PathBuf>,
     /// Verify TLS certificates.
@@ -208,8 +209,12 @@ fn client_options(cli: &Cli, registry: &str) -> Result<ClientOptions, Error> {
 }
 
 fn registries(cli: &Cli) -> Result<RegistryConfig, Error> {
+    const SYSTEM_CONFIG: &str = "/etc/hoist/registries.json";
     Ok(match &cli.registry_config {
         Some(p) => RegistryConfig::load(p)?,
+        None if Path::new(SYSTEM_CONFIG).exists() => {
+            RegistryConfig::load(Path::new(SYSTEM_CONFIG))?
+        }
         None => RegistryConfig::default(),
     })
 }
