@@ -69,6 +69,23 @@ fn run_pulls_bundles_runs_and_cleans_up() {
         "exit status is passed through: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // --host-network: the host's name resolution is visible.
+    let hb = [
+        "--root",
+        s(&root),
+        "-q",
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "--host-network",
+        "--copy",
+    ];
+    let out = hoist_ok(&[&hb[..], &[image.as_str(), "/bin/cat", "/etc/hosts"]].concat());
+    assert_eq!(
+        out,
+        std::fs::read_to_string("/etc/hosts").expect("host /etc/hosts")
+    );
     // --rm: no bundle, no mount left behind.
     assert!(files_under(&root.join("containers")).is_empty());
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
