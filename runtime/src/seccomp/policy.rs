@@ -430,6 +430,34 @@ mod tests {
         }
     }
 
+    /// The config loader names the field of an unknown seccomp enum value.
+    #[test]
+    fn loader_names_unknown_seccomp_values() {
+        let cases = [
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO"},{"names":["read"],"action":"SCMP_ACT_FOO"}]}"#,
+                r#"linux.seccomp.syscalls[1].action "SCMP_ACT_FOO" is unknown"#,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_VAX"]}"#,
+                r#"linux.seccomp.architectures[0] "SCMP_ARCH_VAX" is unknown"#,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_FOO"]}"#,
+                r#"linux.seccomp.flags[0] "SECCOMP_FILTER_FLAG_FOO" is unknown"#,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_FOO"}]}]}"#,
+                r#"linux.seccomp.syscalls[0].args[0].op "SCMP_CMP_FOO" is unknown"#,
+            ),
+        ];
+        for (seccomp, want) in cases {
+            let config = format!(r#"{{"ociVersion":"1.3.0","linux":{{"seccomp":{seccomp}}}}}"#);
+            let e = crate::spec::parse(config.as_bytes()).expect_err("must not parse");
+            assert_eq!(e.message, want);
+        }
+    }
+
     #[test]
     fn rules_merge_per_syscall_and_unknown_names_are_skipped() {
         let p = check(&profile(

@@ -658,3 +658,46 @@ fn docker_like_profile_compiles_compactly() {
     eprintln!("docker-like profile: {n} BPF instructions");
     assert!(n < 1000, "{n} instructions");
 }
+
+const TSYNC_CHILD: &str = "BERTH_SECCOMP_TSYNC_CHILD";
+
+/// SECCOMP_FILTER_FLAG_TSYNC puts a thread that already exists under the
+/// filter. Re-execs this test binary: the child (with `TSYNC_CHILD` set)
+/// starts a thread, installs with TSYNC from the main thread, and the
+/// other thread's umask is refused.
+#[test]
+fn tsync_applies_the_filter_to_threads_that_already_exist() {
+    let f = compile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+            "syscalls":[{"names":["umask"],"action":"SCMP_ACT_ERRNO","errnoRet":44}]}"#,
+    );
+    if std::env::var(TSYNC_CHILD).is_ok() {
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            go_rx.recv().expect("go signal");
+            umask_raw(0o22)
+        });
+        f.install().expect("install with TSYNC");
+        go_tx.send(()).expect("signal worker");
+        let code = worker.join().expect("worker thread");
+        assert_eq!(code, 244, "the worker ran under the filter");
+        println!("tsync-ok");
+        return;
+    }
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "seccomp::tests::tsync_applies_the_filter_to_threads_that_already_exist",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(TSYNC_CHILD, "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("re-exec test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("tsync-ok"),
+        "{out:?}"
+    );
+}
