@@ -186,7 +186,7 @@ fn ranges(p: &AbiPolicy, lo: u32, default: u32) -> Vec<(u32, Target<'_>)> {
         out.push((start, t));
     }
     let mut out = vec![(lo, Target::Ret(default))];
-    for (nr, sp) in p.syscalls.range(lo..) {
+    for (nr, sp) in p.syscalls.iter().skip_while(|(nr, _)| *nr < lo) {
         let t = if sp.rules.is_empty() {
             Target::Ret(sp.fallback)
         } else {
@@ -407,7 +407,7 @@ pub(crate) mod tests {
         let Some(ap) = p.abi(abi) else {
             return p.bad_arch_action;
         };
-        let Some(sp) = ap.syscalls.get(&nr) else {
+        let Some(sp) = ap.get(nr) else {
             return p.default_action;
         };
         let holds = |c: &ArgCond| {

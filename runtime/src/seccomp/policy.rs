@@ -2,12 +2,14 @@
 //! per architecture (syscall number -> ordered argument rules), ready for
 //! code generation. Pure: no system calls.
 
-use super::{arch::Abi, SeccompError};
+use super::{
+    arch::{Abi, SyscallName},
+    SeccompError,
+};
 use oci_spec::runtime::{
     LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag,
     LinuxSeccompOperator, LinuxSyscall,
 };
-use std::collections::BTreeMap;
 
 /// The errno an `SCMP_ACT_ERRNO` or `SCMP_ACT_TRACE` returns when none is given.
 const EPERM: u32 = 1;
@@ -65,12 +67,21 @@ pub struct SyscallPolicy {
     pub fallback: u32,
 }
 
-/// The rules of one ABI, keyed by syscall number. Syscalls that only take
+/// The rules of one ABI, sorted by syscall number. Syscalls that only take
 /// the default action are absent.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AbiPolicy {
-    /// Syscall number -> policy.
-    pub syscalls: BTreeMap<u32, SyscallPolicy>,
+    /// (syscall number, policy), sorted by number, one entry per number.
+    pub syscalls: Vec<(u32, SyscallPolicy)>,
+}
+
+impl AbiPolicy {
+    /// The policy of syscall `nr`, unless it takes the default action.
+    #[cfg(test)]
+    pub fn get(&self, nr: u32) -> Option<&SyscallPolicy> {
+        let at = self.syscalls.binary_search_by_key(&nr, |(n, _)| *n).ok()?;
+        Some(&self.syscalls[at].1)
+    }
 }
 
 /// A checked profile.
@@ -180,7 +191,7 @@ fn arg_cond(arg: &LinuxSeccompArg, field: &str) -> Result<ArgCond, SeccompError>
 
 /// A syscall entry after validation: its action and conditions.
 struct CheckedRule<'a> {
-    names: &'a [String],
+    names: Vec<SyscallName<'a>>,
     action: u32,
     conds: Vec<ArgCond>,
 }
@@ -205,48 +216,75 @@ fn check_syscall(i: usize, sc: &LinuxSyscall) -> Result<CheckedRule<'_>, Seccomp
         .map(|(j, a)| arg_cond(a, &format!("syscalls[{i}].args[{j}]")))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(CheckedRule {
-        names: sc.names(),
+        names: sc.names().iter().map(|n| SyscallName::new(n)).collect(),
         action,
         conds,
     })
 }
 
 /// Resolves names for one ABI and merges the rules of each syscall.
+/// (Sorted vectors rather than maps: this runs on every container start.)
 fn abi_policy(abi: Abi, rules: &[CheckedRule<'_>], default_action: u32) -> AbiPolicy {
-    let mut unconditional: BTreeMap<u32, u32> = BTreeMap::new();
-    let mut conditional: BTreeMap<u32, Vec<ArgRule>> = BTreeMap::new();
-    for rule in rules {
+    // (number, index of the rule), in profile order.
+    let mut unconditional: Vec<(u32, usize)> = Vec::new();
+    let mut conditional: Vec<(u32, usize)> = Vec::new();
+    for (ri, rule) in rules.iter().enumerate() {
         // Names this kernel's tables don't know are skipped: profiles list
         // syscalls of newer kernels and of other architectures.
-        for nr in rule.names.iter().filter_map(|n| abi.syscall_nr(n)) {
-            if rule.conds.is_empty() {
-                // The first unconditional rule for a syscall wins.
-                unconditional.entry(nr).or_insert(rule.action);
-            } else {
-                conditional.entry(nr).or_default().push(ArgRule {
-                    conds: rule.conds.clone(),
-                    action: rule.action,
-                });
-            }
-        }
+        let list = if rule.conds.is_empty() {
+            &mut unconditional
+        } else {
+            &mut conditional
+        };
+        list.extend(
+            rule.names
+                .iter()
+                .filter_map(|n| abi.syscall_nr_hashed(n))
+                .map(|nr| (nr, ri)),
+        );
     }
-    let mut syscalls = BTreeMap::new();
-    let numbers: std::collections::BTreeSet<u32> = unconditional
-        .keys()
-        .chain(conditional.keys())
-        .copied()
-        .collect();
-    for nr in numbers {
-        let fallback = unconditional.get(&nr).copied().unwrap_or(default_action);
-        let mut rules = conditional.remove(&nr).unwrap_or_default();
-        // Trailing rules that end in the fallback action change nothing.
-        while rules.last().is_some_and(|r| r.action == fallback) {
-            rules.pop();
+    // Stable sorts keep profile order among the rules of one syscall.
+    unconditional.sort_by_key(|(nr, _)| *nr);
+    // The first unconditional rule for a syscall wins.
+    unconditional.dedup_by_key(|(nr, _)| *nr);
+    conditional.sort_by_key(|(nr, _)| *nr);
+
+    let mut syscalls = Vec::with_capacity(unconditional.len());
+    let (mut u, mut c) = (0, 0);
+    while u < unconditional.len() || c < conditional.len() {
+        let nr = match (unconditional.get(u), conditional.get(c)) {
+            (Some(a), Some(b)) => a.0.min(b.0),
+            (Some(a), None) => a.0,
+            (None, Some(b)) => b.0,
+            (None, None) => break,
+        };
+        let mut fallback = default_action;
+        if unconditional.get(u).is_some_and(|(n, _)| *n == nr) {
+            fallback = rules[unconditional[u].1].action;
+            u += 1;
         }
-        if rules.is_empty() && fallback == default_action {
+        let mut arg_rules = Vec::new();
+        while let Some((_, ri)) = conditional.get(c).filter(|(n, _)| *n == nr) {
+            arg_rules.push(ArgRule {
+                conds: rules[*ri].conds.clone(),
+                action: rules[*ri].action,
+            });
+            c += 1;
+        }
+        // Trailing rules that end in the fallback action change nothing.
+        while arg_rules.last().is_some_and(|r| r.action == fallback) {
+            arg_rules.pop();
+        }
+        if arg_rules.is_empty() && fallback == default_action {
             continue;
         }
-        syscalls.insert(nr, SyscallPolicy { rules, fallback });
+        syscalls.push((
+            nr,
+            SyscallPolicy {
+                rules: arg_rules,
+                fallback,
+            },
+        ));
     }
     AbiPolicy { syscalls }
 }
@@ -473,13 +511,22 @@ mod tests {
         let x86_64 = p.abi(Abi::X86_64).expect("native ABI always present");
         let eperm = libc::SECCOMP_RET_ERRNO | 1;
         assert_eq!(p.default_action, eperm);
-        assert_eq!(x86_64.syscalls[&0].fallback, libc::SECCOMP_RET_ALLOW); // read
-        assert_eq!(x86_64.syscalls[&1].fallback, libc::SECCOMP_RET_ALLOW); // write
-        let personality = &x86_64.syscalls[&135];
+        assert_eq!(
+            x86_64.get(0).expect("read").fallback,
+            libc::SECCOMP_RET_ALLOW
+        ); // read
+        assert_eq!(
+            x86_64.get(1).expect("write").fallback,
+            libc::SECCOMP_RET_ALLOW
+        ); // write
+        let personality = x86_64.get(135).expect("personality");
         assert_eq!(personality.fallback, libc::SECCOMP_RET_TRAP);
         assert_eq!(personality.rules.len(), 2);
         // ERRNO(5) came first for umask; the later ALLOW does not replace it.
-        assert_eq!(x86_64.syscalls[&95].fallback, libc::SECCOMP_RET_ERRNO | 5);
+        assert_eq!(
+            x86_64.get(95).expect("umask").fallback,
+            libc::SECCOMP_RET_ERRNO | 5
+        );
         assert_eq!(x86_64.syscalls.len(), 4);
         assert!(p.abi(Abi::X86).is_none());
     }
