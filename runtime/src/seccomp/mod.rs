@@ -5,6 +5,14 @@
 //! errors); `install` runs in the container's init and allocates nothing, so
 //! it is safe between fork and exec.
 //!
+//! NOTIFY wiring (for init): `install` returns the listener fd; init hands
+//! it to the runtime, which connects to `listenerPath` and calls
+//! [`send_to_listener`] with [`process_state_json`], then closes the
+//! connection. Init's hand-over runs under the new filter, so it must not
+//! use a syscall the profile sends to the agent (a `sendmsg` rule would
+//! wait for an agent that has no fd yet); `defaultAction` NOTIFY is
+//! rejected for that reason.
+//!
 //! Submodules: `policy` (validation and rule merging), `arch` (ABIs and
 //! names), `syscalls` (generated tables), `bpf` (code generation),
 //! `install` (the seccomp(2) call), `notify` (SCMP_ACT_NOTIFY hand-over),

@@ -55,3 +55,32 @@ pub fn send_to_listener(
     rest.write_all(&process_state_json[sent..])
         .map_err(|e| fail(&e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn process_state_without_metadata_omits_it() {
+        let msg = process_state_json(5, None, br#"{"id":"c","status":"creating"}"#).expect("state");
+        let v: serde_json::Value = serde_json::from_slice(&msg).expect("JSON");
+        assert_eq!(v["pid"], 5);
+        assert_eq!(v["state"]["status"], "creating");
+        assert!(v.get("metadata").is_none(), "{v}");
+        let e = process_state_json(5, None, b"not json").expect_err("bad state");
+        assert!(e.0.contains("container state is not JSON"), "{}", e.0);
+    }
+
+    #[test]
+    fn sending_to_a_closed_agent_is_an_error() {
+        let (runtime_end, agent_end) = UnixStream::pair().expect("socketpair");
+        drop(agent_end);
+        let e = send_to_listener(&runtime_end, runtime_end.as_fd(), b"{}").expect_err("peer gone");
+        assert!(
+            e.0.starts_with("seccomp: sending the listener fd to the agent"),
+            "{}",
+            e.0
+        );
+    }
+}
