@@ -128,10 +128,8 @@ pub fn generate(policy: &Policy) -> Result<Vec<Insn>, String> {
         g.mark(lx32);
         if x86_64.is_some() {
             // -1 (a tracer skipping the syscall) is not an x32 call.
-            let skip = g.label();
-            g.jmp_or_next(JEQ_K, u32::MAX, skip);
-            let after = g.label();
-            g.jmp(JA, 0, after, after);
+            let (skip, after) = (g.label(), g.label());
+            g.jmp(JEQ_K, u32::MAX, skip, after);
             g.mark(skip);
             g.ret(policy.default_action);
             g.mark(after);
@@ -529,10 +527,9 @@ pub(crate) mod tests {
         );
     }
 
-    /// A profile big enough that jumps need trampolines, with argument
-    /// rules spread over three ABIs: every syscall number agrees with the oracle.
-    #[test]
-    fn large_profile_agrees_with_the_reference_everywhere() {
+    /// Allows every known syscall; every `step`-th one also gets two
+    /// argument conditions that send it to ERRNO.
+    fn big_profile(step: usize) -> String {
         let names: Vec<String> = crate::seccomp::syscalls::X86_64
             .iter()
             .chain(crate::seccomp::syscalls::X86)
@@ -545,7 +542,7 @@ pub(crate) mod tests {
         for (i, (name, _)) in crate::seccomp::syscalls::X86_64
             .iter()
             .enumerate()
-            .step_by(7)
+            .step_by(step)
         {
             rules.insert(
                 0,
@@ -560,11 +557,18 @@ pub(crate) mod tests {
                 ),
             );
         }
-        let json = format!(
+        format!(
             r#"{{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,
                "architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],"syscalls":[{}]}}"#,
             rules.join(",")
-        );
+        )
+    }
+
+    /// A profile big enough that jumps need trampolines, with argument
+    /// rules spread over three ABIs: every syscall number agrees with the oracle.
+    #[test]
+    fn large_profile_agrees_with_the_reference_everywhere() {
+        let json = big_profile(7);
         let (policy, prog) = compile(&json);
         assert!(prog.len() > 1000, "{} instructions", prog.len());
         assert!(prog.len() <= MAX_INSNS);
@@ -586,5 +590,13 @@ pub(crate) mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn oversized_profile_is_a_clear_error() {
+        let profile: LinuxSeccomp = serde_json::from_str(&big_profile(1)).expect("parses");
+        let policy = check(&profile).expect("valid profile");
+        let e = generate(&policy).expect_err("too many instructions");
+        assert!(e.contains("more than the kernel's limit of 4096"), "{e}");
     }
 }
