@@ -281,10 +281,35 @@ fn cond(g: &mut Gen, c: &ArgCond, ok: Label, fail: Label, wide: bool) {
     }
 }
 
+/// How a conditional jump that cannot reach its target with an 8-bit
+/// offset is widened: `ja` trampolines, one per far target.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wide {
+    /// Short form: `jcc jt, jf`.
+    No,
+    /// `jf` is the next instruction: `jcc 0,1; ja jt`.
+    TrueFar,
+    /// `jt` is the next instruction: `jcc 1,0; ja jf`.
+    FalseFar,
+    /// `jcc 0,1; ja jt; ja jf`.
+    Both,
+}
+
+/// Whether label `l` is placed right after op `i`.
+fn falls_through(ops: &[Op], i: usize, l: Label) -> bool {
+    ops[i + 1..]
+        .iter()
+        .map_while(|op| match op {
+            Op::Mark(m) => Some(*m),
+            _ => None,
+        })
+        .any(|m| m == l)
+}
+
 /// Lays out the program, widening conditional jumps that cannot reach
-/// their target with an 8-bit offset into `jcc 0,1; ja jt; ja jf`.
+/// their target with an 8-bit offset (see [`Wide`]).
 fn assemble(ops: &[Op], labels: usize) -> Result<Vec<Insn>, String> {
-    let mut long = vec![false; ops.len()];
+    let mut long = vec![Wide::No; ops.len()];
     let mut pos = vec![0usize; ops.len()];
     let mut at = vec![usize::MAX; labels];
     loop {
@@ -296,19 +321,29 @@ fn assemble(ops: &[Op], labels: usize) -> Result<Vec<Insn>, String> {
                     at[*l] = p;
                     0
                 }
-                Op::Jmp { code, .. } if *code != JA && long[i] => 3,
+                Op::Jmp { .. } => match long[i] {
+                    Wide::No => 1,
+                    Wide::TrueFar | Wide::FalseFar => 2,
+                    Wide::Both => 3,
+                },
                 _ => 1,
             };
         }
         let mut widened = false;
         for (i, op) in ops.iter().enumerate() {
             if let Op::Jmp { code, jt, jf, .. } = op {
-                if *code == JA || long[i] {
+                if *code == JA || long[i] != Wide::No {
                     continue;
                 }
                 let reach = |l: Label| at[l].checked_sub(pos[i] + 1).is_some_and(|d| d <= 255);
                 if !reach(*jt) || !reach(*jf) {
-                    long[i] = true;
+                    long[i] = if falls_through(ops, i, *jf) {
+                        Wide::TrueFar
+                    } else if falls_through(ops, i, *jt) {
+                        Wide::FalseFar
+                    } else {
+                        Wide::Both
+                    };
                     widened = true;
                 }
             }
@@ -332,7 +367,15 @@ fn assemble(ops: &[Op], labels: usize) -> Result<Vec<Insn>, String> {
             Op::And(k) => out.push(insn(ALU_AND_K, 0, 0, *k)),
             Op::Ret(k) => out.push(insn(RET_K, 0, 0, *k)),
             Op::Jmp { code: JA, jt, .. } => out.push(insn(JA, 0, 0, offset(pos[i], *jt)?)),
-            Op::Jmp { code, k, jt, jf } if long[i] => {
+            Op::Jmp { code, k, jt, .. } if long[i] == Wide::TrueFar => {
+                out.push(insn(*code, 0, 1, *k));
+                out.push(insn(JA, 0, 0, offset(pos[i] + 1, *jt)?));
+            }
+            Op::Jmp { code, k, jf, .. } if long[i] == Wide::FalseFar => {
+                out.push(insn(*code, 1, 0, *k));
+                out.push(insn(JA, 0, 0, offset(pos[i] + 1, *jf)?));
+            }
+            Op::Jmp { code, k, jt, jf } if long[i] == Wide::Both => {
                 out.push(insn(*code, 0, 1, *k));
                 out.push(insn(JA, 0, 0, offset(pos[i] + 1, *jt)?));
                 out.push(insn(JA, 0, 0, offset(pos[i] + 2, *jf)?));
@@ -574,7 +617,7 @@ pub(crate) mod tests {
         assert!(prog.len() <= MAX_INSNS);
         let trampolines = prog
             .windows(2)
-            .filter(|w| w[0].jt == 0 && w[0].jf == 1 && w[1].code == JA)
+            .filter(|w| w[0].jt + w[0].jf == 1 && w[0].code != JA && w[1].code == JA)
             .count();
         assert!(trampolines > 0, "no trampolines were needed");
         for arch in [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386] {
@@ -598,5 +641,37 @@ pub(crate) mod tests {
         let policy = check(&profile).expect("valid profile");
         let e = generate(&policy).expect_err("too many instructions");
         assert!(e.contains("more than the kernel's limit of 4096"), "{e}");
+    }
+
+    /// Each widened form reaches both targets: far-far, far-next, next-far.
+    #[test]
+    fn far_jumps_get_trampolines_in_every_form() {
+        // 'a': target of the true branch, 'b': of the false one, 'p': 300
+        // unreachable instructions in between.
+        for form in ["papb", "bpa", "apb"] {
+            let mut ops = vec![
+                Op::Ld(OFF_NR),
+                Op::Jmp {
+                    code: JEQ_K,
+                    k: 7,
+                    jt: 0,
+                    jf: 1,
+                },
+            ];
+            for c in form.chars() {
+                match c {
+                    'a' => ops.extend([Op::Mark(0), Op::Ret(111)]),
+                    'b' => ops.extend([Op::Mark(1), Op::Ret(222)]),
+                    _ => ops.extend((0..300).map(|_| Op::Ret(0))),
+                }
+            }
+            let prog = assemble(&ops, 2).expect("assembles");
+            assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 7, [0; 6]), 111, "form {form}");
+            assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 8, [0; 6]), 222, "form {form}");
+            assert!(
+                prog.iter().any(|i| i.code == JA),
+                "form {form}: no trampoline"
+            );
+        }
     }
 }
