@@ -10,6 +10,9 @@
 use super::arch::{Abi, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
 use super::policy::{AbiPolicy, ArgCond, CmpOp, Policy, SyscallPolicy};
 
+/// What a syscall newer than the profile gets (see `AbiPolicy::enosys_above`).
+const ENOSYS_ACTION: u32 = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
+
 /// The kernel's limit on a filter's length (BPF_MAXINSNS).
 pub const MAX_INSNS: usize = 4096;
 
@@ -194,6 +197,9 @@ fn ranges(p: &AbiPolicy, lo: u32, default: u32) -> Vec<(u32, Target<'_>)> {
         if let Some(next) = nr.checked_add(1) {
             push(&mut out, next, Target::Ret(default));
         }
+    }
+    if let Some(next) = p.enosys_above.and_then(|n| n.checked_add(1)) {
+        push(&mut out, next, Target::Ret(ENOSYS_ACTION));
     }
     out
 }
@@ -449,6 +455,9 @@ pub(crate) mod tests {
             return p.bad_arch_action;
         };
         let Some(sp) = ap.get(nr) else {
+            if ap.enosys_above.is_some_and(|max| nr > max) {
+                return ENOSYS_ACTION;
+            }
             return p.default_action;
         };
         let holds = |c: &ArgCond| {

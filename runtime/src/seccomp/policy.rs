@@ -73,6 +73,10 @@ pub struct SyscallPolicy {
 pub struct AbiPolicy {
     /// (syscall number, policy), sorted by number, one entry per number.
     pub syscalls: Vec<(u32, SyscallPolicy)>,
+    /// Numbers above this one, newer than every syscall the profile names,
+    /// fail with ENOSYS instead of taking a denying default action, so that
+    /// libc falls back to an older syscall (clone3 -> clone), as runc does.
+    pub enosys_above: Option<u32>,
 }
 
 impl AbiPolicy {
@@ -245,6 +249,12 @@ fn abi_policy(abi: Abi, rules: &[CheckedRule<'_>], default_action: u32) -> AbiPo
     }
     // Stable sorts keep profile order among the rules of one syscall.
     unconditional.sort_by_key(|(nr, _)| *nr);
+    let highest_named = unconditional
+        .last()
+        .into_iter()
+        .chain(conditional.iter())
+        .map(|(nr, _)| *nr)
+        .max();
     // The first unconditional rule for a syscall wins.
     unconditional.dedup_by_key(|(nr, _)| *nr);
     conditional.sort_by_key(|(nr, _)| *nr);
@@ -286,7 +296,15 @@ fn abi_policy(abi: Abi, rules: &[CheckedRule<'_>], default_action: u32) -> AbiPo
             },
         ));
     }
-    AbiPolicy { syscalls }
+    // A tracer handles new syscalls itself, so TRACE counts as permissive.
+    let default_denies = !matches!(
+        default_action & libc::SECCOMP_RET_ACTION_FULL,
+        libc::SECCOMP_RET_ALLOW | libc::SECCOMP_RET_LOG | libc::SECCOMP_RET_TRACE
+    );
+    AbiPolicy {
+        syscalls,
+        enosys_above: highest_named.filter(|_| default_denies),
+    }
 }
 
 fn flag_bits(flag: LinuxSeccompFilterFlag) -> u32 {
@@ -528,6 +546,8 @@ mod tests {
             libc::SECCOMP_RET_ERRNO | 5
         );
         assert_eq!(x86_64.syscalls.len(), 4);
+        // Above personality (135, the highest named), ENOSYS.
+        assert_eq!(x86_64.enosys_above, Some(135));
         assert!(p.abi(Abi::X86).is_none());
     }
 

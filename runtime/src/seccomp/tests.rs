@@ -701,3 +701,30 @@ fn tsync_applies_the_filter_to_threads_that_already_exist() {
         "{out:?}"
     );
 }
+
+/// Under a denying default, syscalls newer than any the profile names get
+/// ENOSYS (so libc falls back), older unnamed ones the default errno.
+#[test]
+fn syscalls_newer_than_the_profile_fail_with_enosys() {
+    let f = compile(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO",
+            "syscalls":[{"names":["exit_group","umask"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let raw = |nr: libc::c_long| {
+        // SAFETY: the filter answers before the kernel reads any argument.
+        move || result_code(unsafe { libc::syscall(nr, 0, 0, 0) })
+    };
+    assert_eq!(
+        exit_code(probe(&f, raw(libc::SYS_getpid))),
+        Some(200 + libc::EPERM)
+    );
+    assert_eq!(
+        exit_code(probe(&f, raw(libc::SYS_openat2))),
+        Some(200 + libc::ENOSYS)
+    );
+    assert_eq!(
+        exit_code(probe(&f, raw(libc::SYS_clone3))),
+        Some(200 + libc::ENOSYS)
+    );
+    assert_eq!(exit_code(probe(&f, raw(1000))), Some(200 + libc::ENOSYS));
+}
