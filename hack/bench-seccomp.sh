@@ -7,3 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${1:-release}
 cargo run -q --profile "$profile" -p berth --example seccomp-bench
+# Profile the profile compiler instead: COMPILE_ONLY=1 perf record <the example binary>

@@ -1,6 +1,8 @@
 //! Seccomp overhead: a syscall-heavy loop without a filter, then under the
 //! Docker-shaped profile (compiled by berth), and the ratio. Run through
 //! hack/bench-seccomp.sh. Prints numbers; asserts nothing about time.
+//! With `COMPILE_ONLY=1` it only compiles the profile 2000 times (for
+//! profiling the compiler, e.g. under `perf record`).
 
 use berth::seccomp::Filter;
 use oci_spec::runtime::LinuxSeccomp;
