@@ -728,3 +728,15 @@ fn syscalls_newer_than_the_profile_fail_with_enosys() {
     );
     assert_eq!(exit_code(probe(&f, raw(1000))), Some(200 + libc::ENOSYS));
 }
+
+/// TSYNC with a listener needs TSYNC_ESRCH, which compile adds: the kernel
+/// accepts the combination (the probe exits 100+errno if install fails).
+#[test]
+fn notify_with_tsync_installs() {
+    let f = compile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock",
+            "flags":["SECCOMP_FILTER_FLAG_TSYNC"],
+            "syscalls":[{"names":["mkdirat"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+    );
+    assert_eq!(exit_code(probe(&f, || 0)), Some(0));
+}
