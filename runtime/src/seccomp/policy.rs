@@ -13,6 +13,9 @@ use oci_spec::runtime::{
 
 /// The errno an `SCMP_ACT_ERRNO` or `SCMP_ACT_TRACE` returns when none is given.
 const EPERM: u32 = 1;
+/// Syscalls the runtime makes after installing the filter to hand over the
+/// listener fd: sending them to the agent would deadlock.
+const HANDOVER_SYSCALLS: [&str; 2] = ["sendmsg", "write"];
 /// SECCOMP_RET_DATA is 16 bits wide.
 const MAX_RET_DATA: u32 = 0xffff;
 
@@ -211,6 +214,17 @@ fn check_syscall(i: usize, sc: &LinuxSyscall) -> Result<CheckedRule<'_>, Seccomp
         sc.errno_ret(),
         &format!("syscalls[{i}].errnoRet"),
     )?;
+    if sc.action() == LinuxSeccompAction::ScmpActNotify {
+        if let Some(name) = sc
+            .names()
+            .iter()
+            .find(|n| HANDOVER_SYSCALLS.contains(&n.as_str()))
+        {
+            return Err(err(format!(
+                "syscalls[{i}]: SCMP_ACT_NOTIFY on \"{name}\" is not supported (the runtime hands the listener fd over with it after the filter is installed)"
+            )));
+        }
+    }
     let conds = sc
         .args()
         .as_deref()
@@ -459,6 +473,13 @@ mod tests {
         );
         assert!(
             e.starts_with("linux.seccomp.listenerPath must be set"),
+            "{e}"
+        );
+        let e = check_err(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/a","syscalls":[{"names":["mkdir","sendmsg"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+        );
+        assert!(
+            e.starts_with("linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY on \"sendmsg\""),
             "{e}"
         );
         let e = check_err(r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerMetadata":"x"}"#);

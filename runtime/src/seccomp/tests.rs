@@ -5,7 +5,7 @@
 use super::Filter;
 use oci_spec::runtime::LinuxSeccomp;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Output, Stdio};
@@ -372,34 +372,6 @@ fn x32_numbered_syscalls_are_checked_as_x32() {
     assert_eq!(exit_code(probe(&f, x32_call)), Some(205));
 }
 
-/// Child side of the notify test: sends the listener fd over `sock` with
-/// SCM_RIGHTS, from stack buffers only (it runs between fork and exec).
-fn send_fd_raw(sock: i32, fd: i32) -> bool {
-    #[repr(C, align(8))]
-    struct Buf([u8; 64]);
-    let mut cbuf = Buf([0; 64]);
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    // SAFETY: msghdr and cmsg point into live stack buffers sized with
-    // CMSG_SPACE; sendmsg only reads them.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.0.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE(4) as usize;
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(4) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<i32>(), fd);
-        libc::sendmsg(sock, &msg, 0) == 1
-    }
-}
-
 fn recv_fd(sock: &UnixStream) -> OwnedFd {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut byte = [0u8; 1];
@@ -464,8 +436,8 @@ fn notify_hands_the_listener_to_an_agent_that_answers() {
     let mut cmd = Command::new("/bin/busybox");
     cmd.args(["mkdir", &dir.path("notified")]);
     let filter = f.clone();
-    // SAFETY: install (allocation-free) and sendmsg from stack buffers:
-    // async-signal-safe. The notified mkdir happens after exec, so spawn
+    // SAFETY: install and send_listener_fd allocate nothing and only make
+    // syscalls: async-signal-safe. The notified mkdir happens after exec, so spawn
     // (which waits for the exec) returns before anyone must answer.
     unsafe {
         cmd.pre_exec(move || {
@@ -474,9 +446,9 @@ fn notify_hands_the_listener_to_an_agent_that_answers() {
                 Ok(None) => return Err(io::Error::from_raw_os_error(libc::EBADF)),
                 Err(e) => return Err(io::Error::from_raw_os_error(e)),
             };
-            if !send_fd_raw(child_sock, fd.as_raw_fd()) {
-                return Err(io::Error::from_raw_os_error(libc::EPIPE));
-            }
+            // SAFETY: the socket stays open in the child until exec.
+            let sock = BorrowedFd::borrow_raw(child_sock);
+            super::send_listener_fd(sock, fd.as_fd()).map_err(io::Error::from_raw_os_error)?;
             Ok(())
         });
     }
