@@ -31,7 +31,7 @@ table() {
 emit() {
 	echo
 	echo "/// $2: (name, number), sorted by name."
-	echo "pub static $1: &[(&str, u32)] = &["
+	echo "pub const $1: &[(&str, u32)] = &["
 	table "$3" "$4" | awk '{ printf "    (\"%s\", %d),\n", $1, $2 }'
 	echo "];"
 }

@@ -12,6 +12,11 @@ pub const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 /// x32 syscall numbers carry this bit under AUDIT_ARCH_X86_64.
 pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
+/// A generated table: (name, number), sorted by name.
+type SyscallTable = &'static [(&'static str, u32)];
+/// (hash of a name, its index in a `SyscallTable`).
+type HashIndexEntry = (u64, u16);
+
 /// A syscall ABI of the x86 family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Abi {
@@ -25,16 +30,25 @@ pub enum Abi {
 
 impl Abi {
     /// The syscall number of `name` in this ABI, if the tables know it.
+    #[cfg(test)]
     pub fn syscall_nr(self, name: &str) -> Option<u32> {
-        let table = match self {
-            Abi::X86_64 => syscalls::X86_64,
-            Abi::X86 => syscalls::X86,
-            Abi::X32 => syscalls::X32,
+        self.syscall_nr_hashed(&SyscallName::new(name))
+    }
+
+    /// Like [`Abi::syscall_nr`], with the name hashed once for all ABIs.
+    pub fn syscall_nr_hashed(self, name: &SyscallName<'_>) -> Option<u32> {
+        let (table, index): (SyscallTable, &[HashIndexEntry]) = match self {
+            Abi::X86_64 => (syscalls::X86_64, &X86_64_INDEX),
+            Abi::X86 => (syscalls::X86, &X86_INDEX),
+            Abi::X32 => (syscalls::X32, &X32_INDEX),
         };
-        table
-            .binary_search_by(|(n, _)| (*n).cmp(name))
-            .ok()
-            .map(|i| table[i].1)
+        // Compile runs on every container start: a hash and an integer
+        // search cost a fraction of a string binary search.
+        let at = index
+            .binary_search_by_key(&name.hash, |(hash, _)| *hash)
+            .ok()?;
+        let (n, nr) = table[usize::from(index[at].1)];
+        (n == name.name).then_some(nr)
     }
 
     /// Whether arguments are 64 bits wide (i386 passes 32-bit registers,
@@ -66,6 +80,58 @@ impl Abi {
         Ok(abis)
     }
 }
+
+/// A syscall name with its hash, for lookups in several tables.
+#[derive(Debug, Clone, Copy)]
+pub struct SyscallName<'a> {
+    name: &'a str,
+    hash: u64,
+}
+
+impl<'a> SyscallName<'a> {
+    /// Hashes `name`.
+    pub fn new(name: &'a str) -> Self {
+        SyscallName {
+            name,
+            hash: fnv1a(name),
+        }
+    }
+}
+
+/// FNV-1a, usable in const context.
+const fn fnv1a(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < b.len() {
+        h ^= b[i] as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+/// (hash of name, index in `table`), sorted by hash; built at compile time.
+const fn hash_index<const N: usize>(table: &[(&str, u32)]) -> [(u64, u16); N] {
+    let mut out = [(0u64, 0u16); N];
+    let mut i = 0;
+    while i < N {
+        // Insertion sort: a few hundred entries, evaluated once by rustc.
+        let entry = (fnv1a(table[i].0), i as u16);
+        let mut j = i;
+        while j > 0 && out[j - 1].0 > entry.0 {
+            out[j] = out[j - 1];
+            j -= 1;
+        }
+        out[j] = entry;
+        i += 1;
+    }
+    out
+}
+
+static X86_64_INDEX: [(u64, u16); syscalls::X86_64.len()] = hash_index(syscalls::X86_64);
+static X86_INDEX: [(u64, u16); syscalls::X86.len()] = hash_index(syscalls::X86);
+static X32_INDEX: [(u64, u16); syscalls::X32.len()] = hash_index(syscalls::X32);
 
 /// Every SCMP_ARCH_* name a profile may use (for `features`).
 pub fn names() -> Vec<&'static str> {
@@ -121,6 +187,23 @@ mod tests {
         );
         assert_eq!(Abi::X86_64.syscall_nr("socketcall"), None);
         assert_eq!(Abi::X86_64.syscall_nr("no_such_syscall"), None);
+    }
+
+    #[test]
+    fn every_table_name_is_found_and_hashes_are_distinct() {
+        for (abi, table, index) in [
+            (Abi::X86_64, syscalls::X86_64, &X86_64_INDEX[..]),
+            (Abi::X86, syscalls::X86, &X86_INDEX[..]),
+            (Abi::X32, syscalls::X32, &X32_INDEX[..]),
+        ] {
+            for (name, nr) in table {
+                assert_eq!(abi.syscall_nr(name), Some(*nr), "{abi:?} {name}");
+            }
+            assert!(
+                index.windows(2).all(|w| w[0].0 < w[1].0),
+                "{abi:?}: hash collision"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,9 @@
 use super::arch::{Abi, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
 use super::policy::{AbiPolicy, ArgCond, CmpOp, Policy, SyscallPolicy};
 
+/// What a syscall newer than the profile gets (see `AbiPolicy::enosys_above`).
+const ENOSYS_ACTION: u32 = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
+
 /// The kernel's limit on a filter's length (BPF_MAXINSNS).
 pub const MAX_INSNS: usize = 4096;
 
@@ -128,10 +131,8 @@ pub fn generate(policy: &Policy) -> Result<Vec<Insn>, String> {
         g.mark(lx32);
         if x86_64.is_some() {
             // -1 (a tracer skipping the syscall) is not an x32 call.
-            let skip = g.label();
-            g.jmp_or_next(JEQ_K, u32::MAX, skip);
-            let after = g.label();
-            g.jmp(JA, 0, after, after);
+            let (skip, after) = (g.label(), g.label());
+            g.jmp(JEQ_K, u32::MAX, skip, after);
             g.mark(skip);
             g.ret(policy.default_action);
             g.mark(after);
@@ -186,7 +187,7 @@ fn ranges(p: &AbiPolicy, lo: u32, default: u32) -> Vec<(u32, Target<'_>)> {
         out.push((start, t));
     }
     let mut out = vec![(lo, Target::Ret(default))];
-    for (nr, sp) in p.syscalls.range(lo..) {
+    for (nr, sp) in p.syscalls.iter().skip_while(|(nr, _)| *nr < lo) {
         let t = if sp.rules.is_empty() {
             Target::Ret(sp.fallback)
         } else {
@@ -196,6 +197,9 @@ fn ranges(p: &AbiPolicy, lo: u32, default: u32) -> Vec<(u32, Target<'_>)> {
         if let Some(next) = nr.checked_add(1) {
             push(&mut out, next, Target::Ret(default));
         }
+    }
+    if let Some(next) = p.enosys_above.and_then(|n| n.checked_add(1)) {
+        push(&mut out, next, Target::Ret(ENOSYS_ACTION));
     }
     out
 }
@@ -283,10 +287,35 @@ fn cond(g: &mut Gen, c: &ArgCond, ok: Label, fail: Label, wide: bool) {
     }
 }
 
+/// How a conditional jump that cannot reach its target with an 8-bit
+/// offset is widened: `ja` trampolines, one per far target.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wide {
+    /// Short form: `jcc jt, jf`.
+    No,
+    /// `jf` is the next instruction: `jcc 0,1; ja jt`.
+    TrueFar,
+    /// `jt` is the next instruction: `jcc 1,0; ja jf`.
+    FalseFar,
+    /// `jcc 0,1; ja jt; ja jf`.
+    Both,
+}
+
+/// Whether label `l` is placed right after op `i`.
+fn falls_through(ops: &[Op], i: usize, l: Label) -> bool {
+    ops[i + 1..]
+        .iter()
+        .map_while(|op| match op {
+            Op::Mark(m) => Some(*m),
+            _ => None,
+        })
+        .any(|m| m == l)
+}
+
 /// Lays out the program, widening conditional jumps that cannot reach
-/// their target with an 8-bit offset into `jcc 0,1; ja jt; ja jf`.
+/// their target with an 8-bit offset (see [`Wide`]).
 fn assemble(ops: &[Op], labels: usize) -> Result<Vec<Insn>, String> {
-    let mut long = vec![false; ops.len()];
+    let mut long = vec![Wide::No; ops.len()];
     let mut pos = vec![0usize; ops.len()];
     let mut at = vec![usize::MAX; labels];
     loop {
@@ -298,19 +327,29 @@ fn assemble(ops: &[Op], labels: usize) -> Result<Vec<Insn>, String> {
                     at[*l] = p;
                     0
                 }
-                Op::Jmp { code, .. } if *code != JA && long[i] => 3,
+                Op::Jmp { .. } => match long[i] {
+                    Wide::No => 1,
+                    Wide::TrueFar | Wide::FalseFar => 2,
+                    Wide::Both => 3,
+                },
                 _ => 1,
             };
         }
         let mut widened = false;
         for (i, op) in ops.iter().enumerate() {
             if let Op::Jmp { code, jt, jf, .. } = op {
-                if *code == JA || long[i] {
+                if *code == JA || long[i] != Wide::No {
                     continue;
                 }
                 let reach = |l: Label| at[l].checked_sub(pos[i] + 1).is_some_and(|d| d <= 255);
                 if !reach(*jt) || !reach(*jf) {
-                    long[i] = true;
+                    long[i] = if falls_through(ops, i, *jf) {
+                        Wide::TrueFar
+                    } else if falls_through(ops, i, *jt) {
+                        Wide::FalseFar
+                    } else {
+                        Wide::Both
+                    };
                     widened = true;
                 }
             }
@@ -334,7 +373,15 @@ fn assemble(ops: &[Op], labels: usize) -> Result<Vec<Insn>, String> {
             Op::And(k) => out.push(insn(ALU_AND_K, 0, 0, *k)),
             Op::Ret(k) => out.push(insn(RET_K, 0, 0, *k)),
             Op::Jmp { code: JA, jt, .. } => out.push(insn(JA, 0, 0, offset(pos[i], *jt)?)),
-            Op::Jmp { code, k, jt, jf } if long[i] => {
+            Op::Jmp { code, k, jt, .. } if long[i] == Wide::TrueFar => {
+                out.push(insn(*code, 0, 1, *k));
+                out.push(insn(JA, 0, 0, offset(pos[i] + 1, *jt)?));
+            }
+            Op::Jmp { code, k, jf, .. } if long[i] == Wide::FalseFar => {
+                out.push(insn(*code, 1, 0, *k));
+                out.push(insn(JA, 0, 0, offset(pos[i] + 1, *jf)?));
+            }
+            Op::Jmp { code, k, jt, jf } if long[i] == Wide::Both => {
                 out.push(insn(*code, 0, 1, *k));
                 out.push(insn(JA, 0, 0, offset(pos[i] + 1, *jt)?));
                 out.push(insn(JA, 0, 0, offset(pos[i] + 2, *jf)?));
@@ -407,7 +454,10 @@ pub(crate) mod tests {
         let Some(ap) = p.abi(abi) else {
             return p.bad_arch_action;
         };
-        let Some(sp) = ap.syscalls.get(&nr) else {
+        let Some(sp) = ap.get(nr) else {
+            if ap.enosys_above.is_some_and(|max| nr > max) {
+                return ENOSYS_ACTION;
+            }
             return p.default_action;
         };
         let holds = |c: &ArgCond| {
@@ -529,10 +579,9 @@ pub(crate) mod tests {
         );
     }
 
-    /// A profile big enough that jumps need trampolines, with argument
-    /// rules spread over three ABIs: every syscall number agrees with the oracle.
-    #[test]
-    fn large_profile_agrees_with_the_reference_everywhere() {
+    /// Allows every known syscall; every `step`-th one also gets two
+    /// argument conditions that send it to ERRNO.
+    fn big_profile(step: usize) -> String {
         let names: Vec<String> = crate::seccomp::syscalls::X86_64
             .iter()
             .chain(crate::seccomp::syscalls::X86)
@@ -545,7 +594,7 @@ pub(crate) mod tests {
         for (i, (name, _)) in crate::seccomp::syscalls::X86_64
             .iter()
             .enumerate()
-            .step_by(7)
+            .step_by(step)
         {
             rules.insert(
                 0,
@@ -560,17 +609,24 @@ pub(crate) mod tests {
                 ),
             );
         }
-        let json = format!(
+        format!(
             r#"{{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,
                "architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],"syscalls":[{}]}}"#,
             rules.join(",")
-        );
+        )
+    }
+
+    /// A profile big enough that jumps need trampolines, with argument
+    /// rules spread over three ABIs: every syscall number agrees with the oracle.
+    #[test]
+    fn large_profile_agrees_with_the_reference_everywhere() {
+        let json = big_profile(7);
         let (policy, prog) = compile(&json);
         assert!(prog.len() > 1000, "{} instructions", prog.len());
         assert!(prog.len() <= MAX_INSNS);
         let trampolines = prog
             .windows(2)
-            .filter(|w| w[0].jt == 0 && w[0].jf == 1 && w[1].code == JA)
+            .filter(|w| w[0].jt + w[0].jf == 1 && w[0].code != JA && w[1].code == JA)
             .count();
         assert!(trampolines > 0, "no trampolines were needed");
         for arch in [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386] {
@@ -585,6 +641,46 @@ pub(crate) mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn oversized_profile_is_a_clear_error() {
+        let profile: LinuxSeccomp = serde_json::from_str(&big_profile(1)).expect("parses");
+        let policy = check(&profile).expect("valid profile");
+        let e = generate(&policy).expect_err("too many instructions");
+        assert!(e.contains("more than the kernel's limit of 4096"), "{e}");
+    }
+
+    /// Each widened form reaches both targets: far-far, far-next, next-far.
+    #[test]
+    fn far_jumps_get_trampolines_in_every_form() {
+        // 'a': target of the true branch, 'b': of the false one, 'p': 300
+        // unreachable instructions in between.
+        for form in ["papb", "bpa", "apb"] {
+            let mut ops = vec![
+                Op::Ld(OFF_NR),
+                Op::Jmp {
+                    code: JEQ_K,
+                    k: 7,
+                    jt: 0,
+                    jf: 1,
+                },
+            ];
+            for c in form.chars() {
+                match c {
+                    'a' => ops.extend([Op::Mark(0), Op::Ret(111)]),
+                    'b' => ops.extend([Op::Mark(1), Op::Ret(222)]),
+                    _ => ops.extend((0..300).map(|_| Op::Ret(0))),
+                }
+            }
+            let prog = assemble(&ops, 2).expect("assembles");
+            assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 7, [0; 6]), 111, "form {form}");
+            assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 8, [0; 6]), 222, "form {form}");
+            assert!(
+                prog.iter().any(|i| i.code == JA),
+                "form {form}: no trampoline"
+            );
         }
     }
 }

@@ -5,6 +5,14 @@
 //! errors); `install` runs in the container's init and allocates nothing, so
 //! it is safe between fork and exec.
 //!
+//! NOTIFY wiring: init's `install` returns the listener fd; init hands it
+//! to the runtime with [`send_listener_fd`] (allocation-free); the runtime
+//! connects to `listenerPath` and calls [`send_to_listener`] with
+//! [`process_state_json`], then closes the connection. The hand-over runs
+//! under the new filter, so compile refuses NOTIFY on the syscalls it uses
+//! (`sendmsg`, and `write` for a runtime that signals with a pipe) and as
+//! `defaultAction`: they would wait for an agent that has no fd yet.
+//!
 //! Submodules: `policy` (validation and rule merging), `arch` (ABIs and
 //! names), `syscalls` (generated tables), `bpf` (code generation),
 //! `install` (the seccomp(2) call), `notify` (SCMP_ACT_NOTIFY hand-over),
@@ -24,7 +32,7 @@ pub use bpf::Insn;
 pub use features::{
     architectures, known_actions, known_flags, operators, supported_actions, supported_flags,
 };
-pub use notify::{process_state_json, send_to_listener};
+pub use notify::{process_state_json, send_listener_fd, send_to_listener};
 
 use oci_spec::runtime::LinuxSeccomp;
 use std::os::fd::OwnedFd;

@@ -2,15 +2,20 @@
 //! per architecture (syscall number -> ordered argument rules), ready for
 //! code generation. Pure: no system calls.
 
-use super::{arch::Abi, SeccompError};
+use super::{
+    arch::{Abi, SyscallName},
+    SeccompError,
+};
 use oci_spec::runtime::{
     LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag,
     LinuxSeccompOperator, LinuxSyscall,
 };
-use std::collections::BTreeMap;
 
 /// The errno an `SCMP_ACT_ERRNO` or `SCMP_ACT_TRACE` returns when none is given.
 const EPERM: u32 = 1;
+/// Syscalls the runtime makes after installing the filter to hand over the
+/// listener fd: sending them to the agent would deadlock.
+const HANDOVER_SYSCALLS: [&str; 2] = ["sendmsg", "write"];
 /// SECCOMP_RET_DATA is 16 bits wide.
 const MAX_RET_DATA: u32 = 0xffff;
 
@@ -65,12 +70,25 @@ pub struct SyscallPolicy {
     pub fallback: u32,
 }
 
-/// The rules of one ABI, keyed by syscall number. Syscalls that only take
+/// The rules of one ABI, sorted by syscall number. Syscalls that only take
 /// the default action are absent.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AbiPolicy {
-    /// Syscall number -> policy.
-    pub syscalls: BTreeMap<u32, SyscallPolicy>,
+    /// (syscall number, policy), sorted by number, one entry per number.
+    pub syscalls: Vec<(u32, SyscallPolicy)>,
+    /// Numbers above this one, newer than every syscall the profile names,
+    /// fail with ENOSYS instead of taking a denying default action, so that
+    /// libc falls back to an older syscall (clone3 -> clone), as runc does.
+    pub enosys_above: Option<u32>,
+}
+
+impl AbiPolicy {
+    /// The policy of syscall `nr`, unless it takes the default action.
+    #[cfg(test)]
+    pub fn get(&self, nr: u32) -> Option<&SyscallPolicy> {
+        let at = self.syscalls.binary_search_by_key(&nr, |(n, _)| *n).ok()?;
+        Some(&self.syscalls[at].1)
+    }
 }
 
 /// A checked profile.
@@ -180,7 +198,7 @@ fn arg_cond(arg: &LinuxSeccompArg, field: &str) -> Result<ArgCond, SeccompError>
 
 /// A syscall entry after validation: its action and conditions.
 struct CheckedRule<'a> {
-    names: &'a [String],
+    names: Vec<SyscallName<'a>>,
     action: u32,
     conds: Vec<ArgCond>,
 }
@@ -196,6 +214,17 @@ fn check_syscall(i: usize, sc: &LinuxSyscall) -> Result<CheckedRule<'_>, Seccomp
         sc.errno_ret(),
         &format!("syscalls[{i}].errnoRet"),
     )?;
+    if sc.action() == LinuxSeccompAction::ScmpActNotify {
+        if let Some(name) = sc
+            .names()
+            .iter()
+            .find(|n| HANDOVER_SYSCALLS.contains(&n.as_str()))
+        {
+            return Err(err(format!(
+                "syscalls[{i}]: SCMP_ACT_NOTIFY on \"{name}\" is not supported (the runtime hands the listener fd over with it after the filter is installed)"
+            )));
+        }
+    }
     let conds = sc
         .args()
         .as_deref()
@@ -205,50 +234,91 @@ fn check_syscall(i: usize, sc: &LinuxSyscall) -> Result<CheckedRule<'_>, Seccomp
         .map(|(j, a)| arg_cond(a, &format!("syscalls[{i}].args[{j}]")))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(CheckedRule {
-        names: sc.names(),
+        names: sc.names().iter().map(|n| SyscallName::new(n)).collect(),
         action,
         conds,
     })
 }
 
 /// Resolves names for one ABI and merges the rules of each syscall.
+/// (Sorted vectors rather than maps: this runs on every container start.)
 fn abi_policy(abi: Abi, rules: &[CheckedRule<'_>], default_action: u32) -> AbiPolicy {
-    let mut unconditional: BTreeMap<u32, u32> = BTreeMap::new();
-    let mut conditional: BTreeMap<u32, Vec<ArgRule>> = BTreeMap::new();
-    for rule in rules {
+    // (number, index of the rule), in profile order.
+    let mut unconditional: Vec<(u32, usize)> = Vec::new();
+    let mut conditional: Vec<(u32, usize)> = Vec::new();
+    for (ri, rule) in rules.iter().enumerate() {
         // Names this kernel's tables don't know are skipped: profiles list
         // syscalls of newer kernels and of other architectures.
-        for nr in rule.names.iter().filter_map(|n| abi.syscall_nr(n)) {
-            if rule.conds.is_empty() {
-                // The first unconditional rule for a syscall wins.
-                unconditional.entry(nr).or_insert(rule.action);
-            } else {
-                conditional.entry(nr).or_default().push(ArgRule {
-                    conds: rule.conds.clone(),
-                    action: rule.action,
-                });
-            }
-        }
+        let list = if rule.conds.is_empty() {
+            &mut unconditional
+        } else {
+            &mut conditional
+        };
+        list.extend(
+            rule.names
+                .iter()
+                .filter_map(|n| abi.syscall_nr_hashed(n))
+                .map(|nr| (nr, ri)),
+        );
     }
-    let mut syscalls = BTreeMap::new();
-    let numbers: std::collections::BTreeSet<u32> = unconditional
-        .keys()
-        .chain(conditional.keys())
-        .copied()
-        .collect();
-    for nr in numbers {
-        let fallback = unconditional.get(&nr).copied().unwrap_or(default_action);
-        let mut rules = conditional.remove(&nr).unwrap_or_default();
-        // Trailing rules that end in the fallback action change nothing.
-        while rules.last().is_some_and(|r| r.action == fallback) {
-            rules.pop();
+    // Stable sorts keep profile order among the rules of one syscall.
+    unconditional.sort_by_key(|(nr, _)| *nr);
+    let highest_named = unconditional
+        .last()
+        .into_iter()
+        .chain(conditional.iter())
+        .map(|(nr, _)| *nr)
+        .max();
+    // The first unconditional rule for a syscall wins.
+    unconditional.dedup_by_key(|(nr, _)| *nr);
+    conditional.sort_by_key(|(nr, _)| *nr);
+
+    let mut syscalls = Vec::with_capacity(unconditional.len());
+    let (mut u, mut c) = (0, 0);
+    while u < unconditional.len() || c < conditional.len() {
+        let nr = match (unconditional.get(u), conditional.get(c)) {
+            (Some(a), Some(b)) => a.0.min(b.0),
+            (Some(a), None) => a.0,
+            (None, Some(b)) => b.0,
+            (None, None) => break,
+        };
+        let mut fallback = default_action;
+        if unconditional.get(u).is_some_and(|(n, _)| *n == nr) {
+            fallback = rules[unconditional[u].1].action;
+            u += 1;
         }
-        if rules.is_empty() && fallback == default_action {
+        let mut arg_rules = Vec::new();
+        while let Some((_, ri)) = conditional.get(c).filter(|(n, _)| *n == nr) {
+            arg_rules.push(ArgRule {
+                conds: rules[*ri].conds.clone(),
+                action: rules[*ri].action,
+            });
+            c += 1;
+        }
+        // Trailing rules that end in the fallback action change nothing.
+        while arg_rules.last().is_some_and(|r| r.action == fallback) {
+            arg_rules.pop();
+        }
+        if arg_rules.is_empty() && fallback == default_action {
             continue;
         }
-        syscalls.insert(nr, SyscallPolicy { rules, fallback });
+        syscalls.push((
+            nr,
+            SyscallPolicy {
+                rules: arg_rules,
+                fallback,
+            },
+        ));
     }
-    AbiPolicy { syscalls }
+    // A tracer handles new syscalls itself, so TRACE counts as permissive.
+    let default_denies = !matches!(
+        default_action & libc::SECCOMP_RET_ACTION_FULL,
+        libc::SECCOMP_RET_ALLOW | libc::SECCOMP_RET_LOG | libc::SECCOMP_RET_TRACE
+    );
+    AbiPolicy {
+        syscalls,
+        enosys_above: highest_named.filter(|_| default_denies),
+    }
 }
 
 fn flag_bits(flag: LinuxSeccompFilterFlag) -> u32 {
@@ -405,6 +475,13 @@ mod tests {
             e.starts_with("linux.seccomp.listenerPath must be set"),
             "{e}"
         );
+        let e = check_err(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/a","syscalls":[{"names":["mkdir","sendmsg"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+        );
+        assert!(
+            e.starts_with("linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY on \"sendmsg\""),
+            "{e}"
+        );
         let e = check_err(r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerMetadata":"x"}"#);
         assert!(
             e.starts_with("linux.seccomp.listenerMetadata is set"),
@@ -430,6 +507,34 @@ mod tests {
         }
     }
 
+    /// The config loader names the field of an unknown seccomp enum value.
+    #[test]
+    fn loader_names_unknown_seccomp_values() {
+        let cases = [
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO"},{"names":["read"],"action":"SCMP_ACT_FOO"}]}"#,
+                r#"linux.seccomp.syscalls[1].action "SCMP_ACT_FOO" is unknown"#,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_VAX"]}"#,
+                r#"linux.seccomp.architectures[0] "SCMP_ARCH_VAX" is unknown"#,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_FOO"]}"#,
+                r#"linux.seccomp.flags[0] "SECCOMP_FILTER_FLAG_FOO" is unknown"#,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_FOO"}]}]}"#,
+                r#"linux.seccomp.syscalls[0].args[0].op "SCMP_CMP_FOO" is unknown"#,
+            ),
+        ];
+        for (seccomp, want) in cases {
+            let config = format!(r#"{{"ociVersion":"1.3.0","linux":{{"seccomp":{seccomp}}}}}"#);
+            let e = crate::spec::parse(config.as_bytes()).expect_err("must not parse");
+            assert_eq!(e.message, want);
+        }
+    }
+
     #[test]
     fn rules_merge_per_syscall_and_unknown_names_are_skipped() {
         let p = check(&profile(
@@ -445,14 +550,25 @@ mod tests {
         let x86_64 = p.abi(Abi::X86_64).expect("native ABI always present");
         let eperm = libc::SECCOMP_RET_ERRNO | 1;
         assert_eq!(p.default_action, eperm);
-        assert_eq!(x86_64.syscalls[&0].fallback, libc::SECCOMP_RET_ALLOW); // read
-        assert_eq!(x86_64.syscalls[&1].fallback, libc::SECCOMP_RET_ALLOW); // write
-        let personality = &x86_64.syscalls[&135];
+        assert_eq!(
+            x86_64.get(0).expect("read").fallback,
+            libc::SECCOMP_RET_ALLOW
+        ); // read
+        assert_eq!(
+            x86_64.get(1).expect("write").fallback,
+            libc::SECCOMP_RET_ALLOW
+        ); // write
+        let personality = x86_64.get(135).expect("personality");
         assert_eq!(personality.fallback, libc::SECCOMP_RET_TRAP);
         assert_eq!(personality.rules.len(), 2);
         // ERRNO(5) came first for umask; the later ALLOW does not replace it.
-        assert_eq!(x86_64.syscalls[&95].fallback, libc::SECCOMP_RET_ERRNO | 5);
+        assert_eq!(
+            x86_64.get(95).expect("umask").fallback,
+            libc::SECCOMP_RET_ERRNO | 5
+        );
         assert_eq!(x86_64.syscalls.len(), 4);
+        // Above personality (135, the highest named), ENOSYS.
+        assert_eq!(x86_64.enosys_above, Some(135));
         assert!(p.abi(Abi::X86).is_none());
     }
 

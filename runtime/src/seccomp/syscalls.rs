@@ -2,7 +2,7 @@
 //! from the kernel UAPI headers and linux-raw-sys. Do not edit.
 
 /// x86_64 (AUDIT_ARCH_X86_64): (name, number), sorted by name.
-pub static X86_64: &[(&str, u32)] = &[
+pub const X86_64: &[(&str, u32)] = &[
     ("_sysctl", 156),
     ("accept", 43),
     ("accept4", 288),
@@ -388,7 +388,7 @@ pub static X86_64: &[(&str, u32)] = &[
 ];
 
 /// i386 (AUDIT_ARCH_I386): (name, number), sorted by name.
-pub static X86: &[(&str, u32)] = &[
+pub const X86: &[(&str, u32)] = &[
     ("_llseek", 140),
     ("_newselect", 142),
     ("_sysctl", 149),
@@ -851,7 +851,7 @@ pub static X86: &[(&str, u32)] = &[
 ];
 
 /// x32 (AUDIT_ARCH_X86_64, numbers carry __X32_SYSCALL_BIT): (name, number), sorted by name.
-pub static X32: &[(&str, u32)] = &[
+pub const X32: &[(&str, u32)] = &[
     ("accept", 1073741867),
     ("accept4", 1073742112),
     ("access", 1073741845),
