@@ -3,7 +3,7 @@
 # the same local registry (Debian's docker-registry on 127.0.0.1), cold and warm.
 # Also times a cached `hoist run` against the runtime running a ready bundle alone.
 #
-#   hack/bench-pull.sh            # N=5 runs each; HOIST=path RUNTIME=runc|berth to override
+#   hack/bench-pull.sh            # N=5 runs each; HOIST=path RUNTIME=path (default: the workspace berth)
 #
 # Prints medians (ms) and ratios (skopeo+umoci / hoist; > 1 means hoist is faster).
 set -euo pipefail
@@ -11,7 +11,7 @@ set -euo pipefail
 N=${N:-5}
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HOIST=${HOIST:-$REPO_ROOT/target/release/hoist}
-RUNTIME=${RUNTIME:-runc}
+RUNTIME=${RUNTIME:-$REPO_ROOT/target/release/berth}
 if [ ! -x "$HOIST" ]; then
     (cd "$REPO_ROOT" && cargo build --release -p hoist)
 fi

@@ -263,6 +263,10 @@ pub fn make_spec(
 pub enum RootfsKind {
     /// An overlay of the cached layers (cheap; a mount to undo with [`remove_bundle`]).
     Overlay,
+    /// An overlay whose upper layer is thrown away afterwards (`hoist run --rm`):
+    /// mounted `volatile`, so tearing it down does not sync the whole upper
+    /// filesystem (tens of ms on every run otherwise).
+    ScratchOverlay,
     /// A flattened copy.
     Copy,
 }
@@ -309,9 +313,10 @@ pub fn write_bundle(
         ));
     }
     let mut made = kind;
-    if kind == RootfsKind::Overlay {
+    if kind != RootfsKind::Copy {
         let layers = crate::rootfs::cached_layers(store, &m, &cfg)?;
-        if crate::rootfs::mount_overlay(&layers, &dir.join(".hoist"), &rootfs).is_err() {
+        let volatile = kind == RootfsKind::ScratchOverlay;
+        if crate::rootfs::mount_overlay(&layers, &dir.join(".hoist"), &rootfs, volatile).is_err() {
             let _ = crate::unpack::remove_tree(&dir.join(".hoist"));
             made = RootfsKind::Copy;
         }

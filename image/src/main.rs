@@ -476,6 +476,8 @@ fn run_container(
         },
         kind: if copy {
             RootfsKind::Copy
+        } else if rm {
+            RootfsKind::ScratchOverlay
         } else {
             RootfsKind::Overlay
         },

@@ -115,20 +115,29 @@ pub fn cached_layers(
 }
 
 /// Mounts an overlay of `layers` (bottom first) on `target`, with its upper and
-/// work directories under `state`.
-pub fn mount_overlay(layers: &[PathBuf], state: &Path, target: &Path) -> Result<(), RootfsError> {
+/// work directories under `state`. `volatile` skips syncing the upper layer
+/// (for a rootfs that is thrown away).
+pub fn mount_overlay(
+    layers: &[PathBuf],
+    state: &Path,
+    target: &Path,
+    volatile: bool,
+) -> Result<(), RootfsError> {
     let upper = state.join("upper");
     let work = state.join("work");
     for d in [&upper, &work, &target.to_path_buf()] {
         std::fs::create_dir_all(d).map_err(|e| RootfsError::Io(d.clone(), e))?;
     }
     let lower = overlay_lowers(layers);
-    let opts = format!(
+    let mut opts = format!(
         "lowerdir={},upperdir={},workdir={}",
         lower.join(":"),
         upper.display(),
         work.display()
     );
+    if volatile {
+        opts.push_str(",volatile");
+    }
     let data = std::ffi::CString::new(opts)
         .map_err(|e| RootfsError::Io(target.into(), std::io::Error::other(e)))?;
     rustix::mount::mount(
