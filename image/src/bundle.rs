@@ -212,7 +212,7 @@ pub fn make_spec(
     if !user.additional_gids.is_empty() {
         user_json["additionalGids"] = json!(user.additional_gids);
     }
-    Ok(json!({
+    let mut spec = json!({
         "ociVersion": "1.3.0",
         "process": {
             "terminal": opts.terminal,
@@ -246,7 +246,16 @@ pub fn make_spec(
             ],
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
         }
-    }))
+    });
+    if opts.host_network {
+        // The host's network needs the host's name resolution.
+        if let Some(m) = spec["mounts"].as_array_mut() {
+            for f in ["/etc/resolv.conf", "/etc/hosts"] {
+                m.push(json!({"destination": f, "type": "bind", "source": f, "options": ["rbind", "ro", "nosuid", "nodev", "noexec"]}));
+            }
+        }
+    }
+    Ok(spec)
 }
 
 /// How `write_bundle` makes the rootfs.

@@ -26,7 +26,8 @@ struct Cli {
     /// Image store directory.
     #[arg(long, global = true, default_value = "/var/lib/hoist")]
     root: PathBuf,
-    /// JSON file mapping registries to mirrors and marking them insecure (plain HTTP).
+    /// JSON file mapping registries to mirrors and marking them insecure (plain HTTP)
+    /// [default: /etc/hoist/registries.json if it exists].
     #[arg(long, global = true)]
     registry_config: Option<PathBuf>,
     /// Verify TLS certificates.
@@ -208,8 +209,12 @@ fn client_options(cli: &Cli, registry: &str) -> Result<ClientOptions, Error> {
 }
 
 fn registries(cli: &Cli) -> Result<RegistryConfig, Error> {
+    const SYSTEM_CONFIG: &str = "/etc/hoist/registries.json";
     Ok(match &cli.registry_config {
         Some(p) => RegistryConfig::load(p)?,
+        None if Path::new(SYSTEM_CONFIG).exists() => {
+            RegistryConfig::load(Path::new(SYSTEM_CONFIG))?
+        }
         None => RegistryConfig::default(),
     })
 }
@@ -319,17 +324,16 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Cmd::Inspect { image } => {
             let d = store.find_image(image)?;
-            let (m, c) = store.image(&d)?;
+            let (m, _) = store.image(&d)?;
+            // The config as stored, with every field (ImageConfig keeps only what hoist uses).
             let config: serde_json::Value =
                 serde_json::from_slice(&store.read_blob(&m.config.digest)?)?;
-            let _ = c;
             let out = serde_json::json!({"name": d.annotations.get(hoist::store::REF_NAME), "digest": d.digest, "manifest": m, "config": config});
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
         Cmd::Tag { source, target } => {
-            let d = store.find_image(source)?;
+            let mut d = store.find_image(source)?;
             let name = Reference::parse(target)?.to_string();
-            let mut d = d.clone();
             d.annotations.clear();
             store.set_image(&name, d)?;
         }

@@ -122,11 +122,7 @@ pub fn mount_overlay(layers: &[PathBuf], state: &Path, target: &Path) -> Result<
     for d in [&upper, &work, &target.to_path_buf()] {
         std::fs::create_dir_all(d).map_err(|e| RootfsError::Io(d.clone(), e))?;
     }
-    let lower: Vec<String> = layers
-        .iter()
-        .rev()
-        .map(|p| p.display().to_string())
-        .collect();
+    let lower = overlay_lowers(layers);
     let opts = format!(
         "lowerdir={},upperdir={},workdir={}",
         lower.join(":"),
@@ -150,6 +146,20 @@ pub fn mount_overlay(layers: &[PathBuf], state: &Path, target: &Path) -> Result<
     })
 }
 
+/// The `lowerdir` list (top first) for layers given bottom first. A layer repeated in
+/// an image (empty layers often are) is kept only at its topmost place: overlayfs
+/// refuses a directory twice, and re-applying a layer on top supersedes its lower copy.
+pub fn overlay_lowers(layers: &[PathBuf]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in layers.iter().rev() {
+        let s = p.display().to_string();
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
 /// Unmounts an overlay made by [`mount_overlay`] (lazily, so a lingering process cannot block cleanup).
 pub fn unmount(target: &Path) -> Result<(), RootfsError> {
     rustix::mount::unmount(target, rustix::mount::UnmountFlags::DETACH).map_err(|e| {
@@ -158,4 +168,16 @@ pub fn unmount(target: &Path) -> Result<(), RootfsError> {
             std::io::Error::from_raw_os_error(e.raw_os_error()),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_layers_appear_once_at_their_topmost_place() {
+        let l = |v: &[&str]| v.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(overlay_lowers(&l(&["a", "e", "b", "e"])), ["e", "b", "a"]);
+        assert_eq!(overlay_lowers(&l(&["a"])), ["a"]);
+    }
 }

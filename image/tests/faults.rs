@@ -141,3 +141,75 @@ fn wrong_digest_is_refused_and_nothing_of_it_stays() {
     );
     assert!(!hoist_ok(&["--root", s(&root), "images"]).contains("f/app"));
 }
+
+#[test]
+fn killed_mid_download_leaves_no_half_blob_and_the_next_pull_works() {
+    let (reg, work) = setup();
+    let proxy = FaultProxy::start(&reg.addr, |line, _| {
+        if is_big_blob(line) {
+            Fault::Stall
+        } else {
+            Fault::Pass
+        }
+    });
+    let root = work.path().join("store");
+    let conf = insecure_config(work.path(), &proxy.addr());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args([
+            "--root",
+            s(&root),
+            "--registry-config",
+            s(&conf),
+            "-q",
+            "pull",
+            "--jobs",
+            "1",
+            &format!("{}/f/app:v1", proxy.addr()),
+        ])
+        .spawn()
+        .expect("spawn hoist");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let partial = || {
+        files_under(&root.join("tmp"))
+            .iter()
+            .any(|f| std::fs::metadata(root.join("tmp").join(f)).is_ok_and(|m| m.len() > 0))
+    };
+    while !(proxy.stalled.load(std::sync::atomic::Ordering::SeqCst) && partial()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the download never stalled halfway"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill hoist");
+    child.wait().expect("wait");
+    // Every blob under its name is complete; the partial one is only in tmp/.
+    for f in files_under(&root.join("blobs/sha256")) {
+        let data = std::fs::read(root.join("blobs/sha256").join(&f)).expect("blob");
+        let hex: String = <sha2::Sha256 as sha2::Digest>::digest(&data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            f.to_str(),
+            Some(hex.as_str()),
+            "a half blob is stored under a digest name"
+        );
+    }
+    assert!(!hoist_ok(&["--root", s(&root), "images"]).contains("f/app"));
+    hoist_ok(&["--root", s(&root), "prune"]);
+    assert!(
+        files_under(&root.join("tmp")).is_empty(),
+        "prune leaves stale temp files"
+    );
+    let direct = insecure_config(work.path(), &reg.addr);
+    hoist_ok(&[
+        "--root",
+        s(&root),
+        "--registry-config",
+        s(&direct),
+        "-q",
+        "pull",
+        &format!("{}/f/app:v1", reg.addr),
+    ]);
+}

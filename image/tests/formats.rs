@@ -223,3 +223,49 @@ fn two_hoists_pulling_into_one_store_at_once_both_succeed() {
     hoist_ok(&["--root", s(&root), "prune"]);
     assert_eq!(files_under(&root.join("blobs")), before);
 }
+
+#[test]
+fn repeated_empty_layers_still_bundle_as_an_overlay() {
+    let work = tempfile::tempdir().expect("tmp");
+    let layout = work.path().join("layout");
+    let empty = Tar::default().finish();
+    let layers = [
+        images::busybox_layer(work.path()),
+        empty.clone(),
+        images::change_layer(),
+        empty,
+    ];
+    let d = images::write_image(
+        &layout,
+        &layers,
+        &Cfg::default(),
+        &hoist::manifest::Platform::host().architecture,
+        Comp::Gzip,
+    );
+    images::write_index(&layout, "e", d);
+    let ar = work.path().join("e.tar");
+    run_ok(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&layout)
+            .arg("-cf")
+            .arg(&ar)
+            .arg("."),
+    );
+    let root = work.path().join("store");
+    hoist_ok(&["--root", s(&root), "load", "-i", s(&ar)]);
+    let b = work.path().join("bundle");
+    hoist_ok(&["--root", s(&root), "bundle", "localhost/e:e", s(&b)]);
+    let rootfs = b.join("rootfs");
+    let mounted = std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("mountinfo")
+        .contains(s(&rootfs));
+    let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+    assert!(mounted, "fell back to a copy instead of an overlay");
+    assert_eq!(
+        std::fs::read_dir(root.join("layers"))
+            .expect("layers")
+            .count(),
+        3
+    );
+}

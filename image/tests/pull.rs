@@ -102,6 +102,13 @@ fn pull_reads_what_skopeo_pushed_and_unpack_applies_every_layer_feature() {
     assert!(null.file_type().is_char_device());
     assert_eq!(null.rdev(), rustix::fs::makedev(1, 3));
     assert_eq!(suid.mtime(), 1_600_000_000);
+    // Directory mtimes are restored after their entries were written.
+    assert_eq!(
+        std::fs::metadata(rootfs.join("data"))
+            .expect("data")
+            .mtime(),
+        1_600_000_000
+    );
     let cap = rustix_getxattr(&rootfs.join("data/capped"), "security.capability");
     assert_eq!(cap.len(), 20, "security.capability not restored");
     assert_eq!(

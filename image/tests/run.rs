@@ -1,5 +1,6 @@
 //! `hoist run`: pull if missing, bundle, run with an OCI runtime, clean up.
-//! berth is still being written, so these run with `--runtime runc`.
+//! Run once with berth (the default runtime: the `berth` next to hoist) and
+//! once with runc, so hoist proves it speaks the plain OCI runtime CLI.
 
 mod common;
 
@@ -14,9 +15,30 @@ fn runc_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The berth binary cargo built next to hoist (`cargo build --workspace`).
+fn berth_next_to_hoist() -> String {
+    let hoist = std::path::Path::new(env!("CARGO_BIN_EXE_hoist"));
+    let berth = hoist.with_file_name("berth");
+    assert!(
+        berth.exists(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        berth.display()
+    );
+    berth.to_string_lossy().into_owned()
+}
+
 #[test]
-fn run_pulls_bundles_runs_and_cleans_up() {
+fn run_with_berth_pulls_bundles_runs_and_cleans_up() {
+    run_pulls_bundles_runs_and_cleans_up(&berth_next_to_hoist());
+}
+
+#[test]
+fn run_with_runc_pulls_bundles_runs_and_cleans_up() {
     assert!(runc_available(), "runc is required (apt-get install runc)");
+    run_pulls_bundles_runs_and_cleans_up("runc");
+}
+
+fn run_pulls_bundles_runs_and_cleans_up(runtime: &str) {
     let reg = Registry::start(false, Auth::None);
     let work = tempfile::tempdir().expect("tmp");
     let layout = work.path().join("layout");
@@ -44,7 +66,7 @@ fn run_pulls_bundles_runs_and_cleans_up() {
         "run",
         "--rm",
         "--runtime",
-        "runc",
+        runtime,
     ];
 
     let out = hoist_ok(&[&base[..], &[image.as_str()]].concat());
@@ -68,6 +90,23 @@ fn run_pulls_bundles_runs_and_cleans_up() {
         Some(7),
         "exit status is passed through: {}",
         String::from_utf8_lossy(&o.stderr)
+    );
+    // --host-network: the host's name resolution is visible.
+    let hb = [
+        "--root",
+        s(&root),
+        "-q",
+        "run",
+        "--rm",
+        "--runtime",
+        runtime,
+        "--host-network",
+        "--copy",
+    ];
+    let out = hoist_ok(&[&hb[..], &[image.as_str(), "/bin/cat", "/etc/hosts"]].concat());
+    assert_eq!(
+        out,
+        std::fs::read_to_string("/etc/hosts").expect("host /etc/hosts")
     );
     // --rm: no bundle, no mount left behind.
     assert!(files_under(&root.join("containers")).is_empty());

@@ -405,7 +405,10 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
         Command::Update(a) => container::update(root, &a.id, &a.flags()).map_err(e)?,
         Command::Features => {
             let f = crate::features::features();
-            println!("{}", serde_json::to_string_pretty(&f).map_err(|x| x.to_string())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&f).map_err(|x| x.to_string())?
+            );
         }
         Command::Exec(a) => {
             if let Some(cg) = &a.cgroup {

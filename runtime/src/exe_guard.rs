@@ -72,14 +72,8 @@ fn reexec(target: &OwnedFd) -> Result<(), String> {
             CString::new(kv).unwrap_or_default()
         })
         .collect();
-    let e = nix::unistd::execveat(
-        target,
-        c"",
-        &args,
-        &env,
-        nix::fcntl::AtFlags::AT_EMPTY_PATH,
-    )
-    .unwrap_err();
+    let e = nix::unistd::execveat(target, c"", &args, &env, nix::fcntl::AtFlags::AT_EMPTY_PATH)
+        .unwrap_err();
     Err(format!("re-exec from a read-only view of berth: {e}"))
 }
 

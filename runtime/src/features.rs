@@ -86,7 +86,7 @@ mod tests {
         }
         // Every seccomp action listed compiles in a profile.
         for a in crate::seccomp::features::supported_actions() {
-            let profile = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            let profile = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
                 "syscalls": [{"names": ["getpid"], "action": a}]});
             let p: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(profile).unwrap();
             crate::seccomp::Filter::compile(&p).unwrap();

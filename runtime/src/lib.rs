@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod init;
 pub mod launch;
 pub mod logging;
+pub mod netdev;
 pub mod process;
 pub mod rootfs;
 pub mod seccomp;

@@ -191,3 +191,22 @@ fn exec_in_a_stopped_container_fails() {
     let out = rt.exec(&["exec", &id, "/checker"]);
     assert_ne!(out.code, Some(0), "{out}");
 }
+
+#[test]
+fn exec_cpu_affinity_final_pins_the_process() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let (id, _pid) = running(&rt, &b);
+    let file = b.path().join("process.json");
+    let p = json!({
+        "args": ["grep", "Cpus_allowed_list", "/proc/self/status"],
+        "cwd": "/",
+        "user": {"uid": 0, "gid": 0},
+        "env": ["PATH=/bin"],
+        "execCPUAffinity": {"initial": "0", "final": "0"}
+    });
+    std::fs::write(&file, p.to_string()).expect("write process.json");
+    let out = rt.exec(&["exec", "--process", &file.to_string_lossy(), &id]);
+    out.ok();
+    assert_eq!(out.stdout.split_whitespace().last(), Some("0"), "{out}");
+}

@@ -151,3 +151,60 @@ fn user_namespace_with_the_default_mounts_runs() {
         Some(json!("sysfs"))
     );
 }
+
+/// A veth pair on the host, removed on drop (if the container has not
+/// taken one end away already, deleting the other end removes both).
+struct VethPair(String);
+
+impl VethPair {
+    fn new(tag: &str) -> VethPair {
+        let a = format!("bt{tag}{}", std::process::id() % 100000);
+        let st = std::process::Command::new("ip")
+            .args([
+                "link",
+                "add",
+                &format!("{a}a"),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &format!("{a}b"),
+            ])
+            .status()
+            .expect("ip link add");
+        assert!(st.success(), "ip link add failed");
+        VethPair(a)
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &format!("{}a", self.0)])
+            .status();
+    }
+}
+
+#[test]
+fn net_devices_are_moved_into_the_container_and_renamed() {
+    let pair = VethPair::new("nd");
+    let rt = spec_tests::Runtime::new();
+    let mut b = spec_tests::Bundle::with_args(&["cat", "/proc/net/dev"]);
+    b.config["linux"]["netDevices"] =
+        serde_json::json!({ format!("{}b", pair.0): {"name": "ctr0"} });
+    let out = rt.run(&spec_tests::unique_id("netdev"), &b, &[]);
+    out.ok();
+    assert!(out.stdout.contains("ctr0:"), "{out}");
+    // It left the host's namespace.
+    assert!(!std::path::Path::new(&format!("/sys/class/net/{}b", pair.0)).exists());
+}
+
+#[test]
+fn net_device_missing_on_the_host_is_refused() {
+    let rt = spec_tests::Runtime::new();
+    let mut b = spec_tests::Bundle::with_args(&["true"]);
+    b.config["linux"]["netDevices"] = serde_json::json!({"nosuchdev0": {}});
+    let out = rt.run(&spec_tests::unique_id("netdevbad"), &b, &[]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stderr.contains("\"nosuchdev0\""), "{out}");
+}

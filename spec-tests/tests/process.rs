@@ -219,3 +219,26 @@ fn no_new_keyring_keeps_the_callers_session_keyring() {
     let mine = own_session_keyring();
     assert_eq!(out.json()["session_keyring"].as_i64(), Some(mine));
 }
+
+#[test]
+fn memory_policy_binds_the_process_to_its_nodes() {
+    let rt = spec_tests::Runtime::new();
+    let mut b = spec_tests::Bundle::with_args(&["cat", "/proc/self/numa_maps"]);
+    b.config["linux"]["memoryPolicy"] = serde_json::json!({"mode": "MPOL_BIND", "nodes": "0"});
+    let out = rt.run(&spec_tests::unique_id("mempol"), &b, &[]);
+    out.ok();
+    assert!(
+        out.stdout.lines().any(|l| l.contains("bind:0")),
+        "no mapping is bound to node 0:\n{out}"
+    );
+}
+
+#[test]
+fn memory_policy_that_needs_nodes_is_refused() {
+    let rt = spec_tests::Runtime::new();
+    let mut b = spec_tests::Bundle::with_args(&["true"]);
+    b.config["linux"]["memoryPolicy"] = serde_json::json!({"mode": "MPOL_INTERLEAVE"});
+    let out = rt.run(&spec_tests::unique_id("mempolbad"), &b, &[]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stderr.contains("linux.memoryPolicy"), "{out}");
+}

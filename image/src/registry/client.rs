@@ -128,6 +128,8 @@ impl Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(15)))
+            // A registry that accepts but never answers is an error, not a hang.
+            .timeout_recv_response(Some(Duration::from_secs(60)))
             .user_agent("hoist/0.1")
             .tls_config(tls.build())
             .build()
@@ -161,6 +163,18 @@ impl Client {
         headers: &[(&str, &str)],
         body: &Payload,
     ) -> Result<Response<Body>, RegistryError> {
+        self.send_inner(method, url, headers, body, None)
+    }
+
+    /// [`Client::send`], with a time budget for receiving the response body.
+    fn send_inner(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Payload,
+        recv_body: Option<Duration>,
+    ) -> Result<Response<Body>, RegistryError> {
         let mut last_challenge = String::new();
         for _ in 0..3 {
             let mut b = Request::builder().method(method).uri(url);
@@ -173,10 +187,20 @@ impl Client {
             }
             let tx = |e: ureq::Error| from_ureq(url, e);
             let resp = match body {
-                Payload::Empty => self.agent.run(
-                    b.body(())
-                        .map_err(|e| RegistryError::Protocol(url.into(), e.to_string()))?,
-                ),
+                Payload::Empty => {
+                    let req = b
+                        .body(())
+                        .map_err(|e| RegistryError::Protocol(url.into(), e.to_string()))?;
+                    let req = match recv_body {
+                        Some(t) => self
+                            .agent
+                            .configure_request(req)
+                            .timeout_recv_body(Some(t))
+                            .build(),
+                        None => req,
+                    };
+                    self.agent.run(req)
+                }
                 Payload::Bytes(v) => self.agent.run(
                     b.body(v.as_slice())
                         .map_err(|e| RegistryError::Protocol(url.into(), e.to_string()))?,
@@ -395,7 +419,10 @@ impl Client {
         } else {
             &[]
         };
-        let mut resp = self.send("GET", url, headers, &Payload::Empty)?;
+        // ureq has no idle timeout: give the body a budget (2 min + 50 kB/s), after
+        // which a stalled download fails as a timeout and is resumed.
+        let budget = Duration::from_secs(120 + size.saturating_sub(have) / 50_000);
+        let mut resp = self.send_inner("GET", url, headers, &Payload::Empty, Some(budget))?;
         match resp.status().as_u16() {
             206 if have > 0 => {
                 // Only append if the server resumed exactly where we stopped.

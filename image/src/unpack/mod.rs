@@ -136,6 +136,7 @@ pub fn apply_layer(
         opts,
         seen: HashSet::new(),
         dir_times: Vec::new(),
+        buf: vec![0; 256 << 10],
     };
     {
         let mut archive = tar::Archive::new(&mut hr);
@@ -182,6 +183,8 @@ struct Applier<'a> {
     /// Paths this layer wrote; whiteouts of the same layer must not remove them.
     seen: HashSet<Vec<OsString>>,
     dir_times: Vec<(Vec<OsString>, Timestamps)>,
+    /// Reused copy buffer: large writes mean few syscalls.
+    buf: Vec<u8>,
 }
 
 struct Meta {
@@ -262,7 +265,7 @@ impl Applier<'_> {
                 )
                 .map_err(self.fail(&raw_path, "creating file"))?;
                 let mut f = std::fs::File::from(fd);
-                io::copy(e, &mut f).map_err(|err| UnpackError::Entry {
+                copy_with(&mut self.buf, e, &mut f).map_err(|err| UnpackError::Entry {
                     layer: self.layer.into(),
                     entry: raw_path.display().to_string(),
                     what: "writing file",
@@ -620,6 +623,21 @@ impl Applier<'_> {
                 .map_err(self.fail(p, "marking directory opaque"))
             }
         }
+    }
+}
+
+/// `io::copy` through a caller-owned buffer.
+fn copy_with(buf: &mut [u8], r: &mut impl Read, w: &mut impl io::Write) -> io::Result<u64> {
+    let mut n = 0u64;
+    loop {
+        let k = match r.read(buf) {
+            Ok(0) => return Ok(n),
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        w.write_all(&buf[..k])?;
+        n += k as u64;
     }
 }
 

@@ -56,15 +56,11 @@ impl Registry {
     /// Starts a registry over plain HTTP (or TLS with a fresh CA when `tls`).
     pub fn start(tls: bool, auth: Auth) -> Registry {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
-        let mut cfg = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
         let mut ca = None;
+        let mut base = String::new();
         if tls {
             let (ca_pem, cert, key) = make_certs(dir.path());
-            cfg.push_str(&format!(
+            base.push_str(&format!(
                 "  tls:\n    certificate: {}\n    key: {}\n",
                 cert.display(),
                 key.display()
@@ -81,36 +77,84 @@ impl Registry {
                         .arg(&hp)
                         .args([user, pass]),
                 );
-                cfg.push_str(&format!(
+                base.push_str(&format!(
                     "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
                     hp.display()
                 ));
             }
             Auth::Token { realm, cert } => {
-                cfg.push_str(&format!(
+                base.push_str(&format!(
                     "auth:\n  token:\n    realm: {realm}\n    service: test-registry\n    issuer: test-issuer\n    rootcertbundle: {}\n",
                     cert.display()
                 ));
             }
         }
-        let cfg_path = dir.path().join("config.yml");
-        std::fs::write(&cfg_path, cfg).expect("write config");
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&cfg_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start docker-registry");
-        let reg = Registry {
-            child,
-            addr: format!("127.0.0.1:{port}"),
-            dir,
-            ca,
-        };
-        wait_for_port(port);
-        reg
+        // The free port may be taken by someone else before the registry binds it:
+        // only accept a port whose listening socket belongs to our registry process.
+        for _ in 0..5 {
+            let port = free_port();
+            let cfg = format!(
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{base}",
+                dir.path().join("data").display()
+            );
+            let cfg_path = dir.path().join("config.yml");
+            std::fs::write(&cfg_path, cfg).expect("write config");
+            let child = Command::new("docker-registry")
+                .arg("serve")
+                .arg(&cfg_path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start docker-registry");
+            let mut child = child;
+            if wait_for_own_listener(&mut child, port) {
+                return Registry {
+                    child,
+                    addr: format!("127.0.0.1:{port}"),
+                    dir,
+                    ca,
+                };
+            }
+        }
+        panic!("docker-registry did not start on a free port after 5 tries");
     }
+}
+
+/// The inode of the socket listening on 127.0.0.1:`port`, if any.
+fn listener_inode(port: u16) -> Option<String> {
+    let tcp = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let want = format!("0100007F:{port:04X}");
+    tcp.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 9 && f[1] == want && f[3] == "0A").then(|| f[9].to_string())
+    })
+}
+
+/// Waits until `child` listens on `port`; false if it exits or someone else owns the port.
+fn wait_for_own_listener(child: &mut Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if child.try_wait().ok().flatten().is_some() {
+            return false;
+        }
+        if let Some(inode) = listener_inode(port) {
+            let target = format!("socket:[{inode}]");
+            let fds = std::fs::read_dir(format!("/proc/{}/fd", child.id()))
+                .into_iter()
+                .flatten()
+                .flatten();
+            if fds
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .any(|l| l.to_str() == Some(target.as_str()))
+            {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
 }
 
 impl Drop for Registry {
@@ -391,6 +435,8 @@ pub enum Fault {
     Drop,
     /// Forward with one body byte flipped.
     Corrupt,
+    /// Send half the body, then hold the connection until the client goes away.
+    Stall,
 }
 
 /// A proxy in front of a registry that injects faults chosen per request by `rule`
@@ -400,6 +446,8 @@ pub struct FaultProxy {
     pub server: Server,
     /// Request heads seen, in order.
     pub seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Set once a [`Fault::Stall`] has sent its half body.
+    pub stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FaultProxy {
@@ -410,6 +458,8 @@ impl FaultProxy {
     ) -> FaultProxy {
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen2 = seen.clone();
+        let stalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stalled2 = stalled.clone();
         let upstream = upstream.to_string();
         let server = Server::spawn(move |mut c| {
             use std::io::{Read, Write};
@@ -452,6 +502,14 @@ impl FaultProxy {
                     let _ = c.write_all(&resp[..cut]);
                     let _ = c.shutdown(std::net::Shutdown::Both);
                 }
+                Fault::Stall => {
+                    let cut = body_start + (resp.len() - body_start) / 2;
+                    let _ = c.write_all(&resp[..cut]);
+                    let _ = c.flush();
+                    stalled2.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let mut sink = [0u8; 64];
+                    while matches!(c.read(&mut sink), Ok(n) if n > 0) {}
+                }
                 Fault::Corrupt => {
                     if resp.len() > body_start + 10 {
                         resp[body_start + 10] ^= 0xff;
@@ -463,7 +521,11 @@ impl FaultProxy {
                 }
             }
         });
-        FaultProxy { server, seen }
+        FaultProxy {
+            server,
+            seen,
+            stalled,
+        }
     }
 
     /// `127.0.0.1:PORT` of the proxy.

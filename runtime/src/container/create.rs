@@ -74,6 +74,30 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
         crate::process::personality::check(p)
             .map_err(|e| Error::Other(format!("config.json: {e}")))?;
     }
+    if let Some(p) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().as_ref())
+    {
+        crate::process::mempolicy::check(p)
+            .map_err(|e| Error::Other(format!("config.json: {e}")))?;
+    }
+    let net_devices = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.net_devices().clone())
+        .unwrap_or_default();
+    if !net_devices.is_empty() {
+        if !crate::spec::validate::has_new_namespace(
+            &spec,
+            oci_spec::runtime::LinuxNamespaceType::Network,
+        ) {
+            return Err(Error::Other(
+                "config.json: linux.netDevices needs a new network namespace".into(),
+            ));
+        }
+        crate::netdev::check(&net_devices).map_err(Error::Other)?;
+    }
     for w in crate::process::warnings(process) {
         crate::logging::warn(&w);
     }
@@ -186,6 +210,7 @@ pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error
         crate::launch::Child::Init(Box::new(ctx)),
         Some(&cgroup),
         |pid| {
+            crate::netdev::move_all(&net_devices, pid)?;
             let mut st = hook_base.clone();
             st.pid = pid;
             let json = oci_state_json(&st, Status::Creating).to_string();

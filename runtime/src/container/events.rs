@@ -22,7 +22,9 @@ pub fn events(root: &Path, id: &str, stats_once: bool, interval: Duration) -> Re
     }
     let mut oom = cg.oom_watch().ok();
     loop {
-        if StateFile::load(root, id).map(|s| s.status()).unwrap_or(Status::Stopped)
+        if StateFile::load(root, id)
+            .map(|s| s.status())
+            .unwrap_or(Status::Stopped)
             == Status::Stopped
         {
             return Ok(());

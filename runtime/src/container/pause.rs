@@ -15,7 +15,9 @@ pub fn pause(root: &Path, id: &str) -> Result<(), Error> {
             what: "only a running container can be paused",
         });
     }
-    cgroup(&sf)?.freeze().map_err(|e| Error::Other(e.to_string()))
+    cgroup(&sf)?
+        .freeze()
+        .map_err(|e| Error::Other(e.to_string()))
 }
 
 /// Thaws a paused container.

@@ -51,7 +51,10 @@ fn filter(text: &str, pids: &[i32]) -> Result<String, Error> {
         .ok_or_else(|| Error::Other("ps: its output has no PID column".into()))?;
     let mut out = format!("{header}\n");
     for l in lines {
-        let pid = l.split_whitespace().nth(col).and_then(|p| p.parse::<i32>().ok());
+        let pid = l
+            .split_whitespace()
+            .nth(col)
+            .and_then(|p| p.parse::<i32>().ok());
         if pid.is_some_and(|p| pids.contains(&p)) {
             out.push_str(l);
             out.push('\n');

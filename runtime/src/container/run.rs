@@ -178,10 +178,7 @@ pub(super) fn wait_forwarding(
                         tty_proxy::copy_window_size(m.as_fd());
                     }
                 } else {
-                    let _ = nix::sys::signal::kill(
-                        Pid::from_raw(pid),
-                        Signal::try_from(sig).ok(),
-                    );
+                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::try_from(sig).ok());
                 }
             }
         }

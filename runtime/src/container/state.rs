@@ -83,7 +83,11 @@ impl StateFile {
         if self.dir.join(EXEC_FIFO).exists() {
             return Status::Created;
         }
-        if st.cgroup.as_ref().is_some_and(|c| c.is_frozen().unwrap_or(false)) {
+        if st
+            .cgroup
+            .as_ref()
+            .is_some_and(|c| c.is_frozen().unwrap_or(false))
+        {
             return Status::Paused;
         }
         Status::Running

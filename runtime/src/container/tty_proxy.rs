@@ -65,7 +65,9 @@ fn recv_fd(stream: &UnixStream) -> std::io::Result<OwnedFd> {
             }
         }
     }
-    Err(std::io::Error::other("no pty master received on the console socket"))
+    Err(std::io::Error::other(
+        "no pty master received on the console socket",
+    ))
 }
 
 /// Puts the terminal on stdin in raw mode while alive; restores it on drop.

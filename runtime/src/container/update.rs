@@ -50,8 +50,8 @@ pub fn update(root: &Path, id: &str, flags: &UpdateFlags) -> Result<(), Error> {
         });
     }
     let change = requested(flags)?;
-    let resources: LinuxResources = serde_json::from_value(change.clone())
-        .map_err(|e| Error::Other(format!("update: {e}")))?;
+    let resources: LinuxResources =
+        serde_json::from_value(change.clone()).map_err(|e| Error::Other(format!("update: {e}")))?;
     let cg = super::pause::cgroup(&sf)?;
     cg.update(&resources)
         .map_err(|e| Error::Other(e.to_string()))?;
@@ -215,7 +215,10 @@ mod tests {
     #[test]
     fn merge_overlays() {
         let mut base = json!({"memory": {"limit": 1, "swap": 2}, "pids": {"limit": 3}});
-        merge(&mut base, &json!({"memory": {"limit": 9}, "cpu": {"shares": 5}}));
+        merge(
+            &mut base,
+            &json!({"memory": {"limit": 9}, "cpu": {"shares": 5}}),
+        );
         assert_eq!(
             base,
             json!({"memory": {"limit": 9, "swap": 2}, "pids": {"limit": 3}, "cpu": {"shares": 5}})

@@ -66,7 +66,22 @@ fn setup(_ch: &Channel, ctx: &ExecContext) -> Result<Prepared, String> {
         crate::console::setup(sock, size, false)?;
     }
     crate::process::apply_privileged(&ctx.process).map_err(|e| e.to_string())?;
+    apply_memory_policy(&ctx.spec)?;
+    crate::process::affinity::apply(&ctx.process, crate::process::affinity::Stage::Final)
+        .map_err(|e| e.to_string())?;
     Prepared::new(&ctx.process, ctx.preserve_fds)
+}
+
+/// `linux.memoryPolicy`, for init and exec'd processes alike.
+pub fn apply_memory_policy(spec: &Spec) -> Result<(), String> {
+    match spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().as_ref())
+    {
+        Some(p) => crate::process::mempolicy::apply(p).map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
 }
 
 fn finish(ctx: &ExecContext, prepared: Prepared) -> Result<std::convert::Infallible, String> {

@@ -144,6 +144,7 @@ fn setup<'a>(ch: &Channel, ctx: &'a InitContext) -> Result<Ready<'a>, String> {
     if let Some(p) = spec.linux().as_ref().and_then(|l| l.personality().as_ref()) {
         crate::process::personality::apply(p).map_err(|e| e.to_string())?;
     }
+    crate::exec::apply_memory_policy(spec)?;
     let exec = exec::Prepared::new(process, ctx.preserve_fds)?;
 
     ch.send(&Msg::Ready)

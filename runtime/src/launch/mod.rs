@@ -256,6 +256,10 @@ fn stage1_inner(ch: &Channel, ctx: Child, plan: &Plan) -> Result<(), String> {
         }
     }
     drop(joins);
+    if let Child::Exec(c, _) = &ctx {
+        use crate::process::affinity::{apply, Stage};
+        apply(&c.process, Stage::Initial).map_err(|e| e.to_string())?;
+    }
     if plan.new_user {
         unshare(libc::CLONE_NEWUSER).map_err(|e| format!("create user namespace: {e}"))?;
     }

@@ -7,11 +7,14 @@
 //! [`check`] (and [`personality::check`]) before forking, and may log
 //! [`warnings`].
 
+pub mod affinity;
 pub mod capabilities;
 mod check;
+mod cpulist;
 mod exec_path;
 pub mod iopriority;
 mod lsm;
+pub mod mempolicy;
 mod nnp;
 mod oom;
 pub mod personality;

@@ -115,7 +115,10 @@ mod tests {
         assert_eq!(Abi::X86.syscall_nr("mkdir"), Some(39));
         assert_eq!(Abi::X32.syscall_nr("mkdir"), Some(X32_SYSCALL_BIT | 83));
         // x32 has its own numbers for syscalls with pointer-size differences.
-        assert_eq!(Abi::X32.syscall_nr("rt_sigaction"), Some(X32_SYSCALL_BIT | 512));
+        assert_eq!(
+            Abi::X32.syscall_nr("rt_sigaction"),
+            Some(X32_SYSCALL_BIT | 512)
+        );
         assert_eq!(Abi::X86_64.syscall_nr("socketcall"), None);
         assert_eq!(Abi::X86_64.syscall_nr("no_such_syscall"), None);
     }

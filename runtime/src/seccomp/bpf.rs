@@ -1,8 +1,9 @@
 //! BPF code generation: a checked policy becomes a classic BPF program.
 //!
 //! Shape: check `seccomp_data.arch` (and the x32 bit) first, then per ABI a
-//! binary search tree over the sorted syscall numbers whose leaves are short
-//! `jeq` chains; syscalls with argument rules jump to their own block. Jumps
+//! binary search over ranges of syscall numbers that share one action; a
+//! syscall with argument rules is a range of its own whose leaf holds its
+//! rule block. Jumps
 //! are generated against labels; the assembler turns conditional jumps whose
 //! target is more than 255 instructions away into `ja` trampolines.
 
@@ -29,9 +30,6 @@ fn off_arg_lo(index: u8) -> u32 {
 fn off_arg_hi(index: u8) -> u32 {
     off_arg_lo(index) + 4 // little endian: the high word follows
 }
-
-/// Syscalls compared one by one at a leaf of the search tree.
-const LEAF_SIZE: usize = 4;
 
 /// One BPF instruction, laid out as the kernel's `struct sock_filter`.
 #[repr(C)]
@@ -124,7 +122,7 @@ pub fn generate(policy: &Policy) -> Result<Vec<Insn>, String> {
         let lx32 = g.label();
         g.jmp_or_next(JGE_K, X32_SYSCALL_BIT, lx32);
         match x86_64 {
-            Some(p) => tree(&mut g, p, policy.default_action, Abi::X86_64.wide_args()),
+            Some(p) => tree(&mut g, p, 0, policy.default_action, Abi::X86_64.wide_args()),
             None => g.ret(bad),
         }
         g.mark(lx32);
@@ -139,14 +137,20 @@ pub fn generate(policy: &Policy) -> Result<Vec<Insn>, String> {
             g.mark(after);
         }
         match x32 {
-            Some(p) => tree(&mut g, p, policy.default_action, Abi::X32.wide_args()),
+            Some(p) => tree(
+                &mut g,
+                p,
+                X32_SYSCALL_BIT,
+                policy.default_action,
+                Abi::X32.wide_args(),
+            ),
             None => g.ret(bad),
         }
     }
     if let Some(p) = x86 {
         g.mark(l32);
         g.ld(OFF_NR);
-        tree(&mut g, p, policy.default_action, Abi::X86.wide_args());
+        tree(&mut g, p, 0, policy.default_action, Abi::X86.wide_args());
     }
     let program = assemble(&g.ops, g.labels)?;
     if program.len() > MAX_INSNS {
@@ -158,53 +162,63 @@ pub fn generate(policy: &Policy) -> Result<Vec<Insn>, String> {
     Ok(program)
 }
 
-/// A search tree over the ABI's syscalls; `A` holds the syscall number.
-fn tree(g: &mut Gen, p: &AbiPolicy, default: u32, wide: bool) {
-    let entries: Vec<(u32, &SyscallPolicy)> = p.syscalls.iter().map(|(n, s)| (*n, s)).collect();
-    subtree(g, &entries, default, wide);
+/// What a range of syscall numbers leads to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target<'a> {
+    Ret(u32),
+    Rules(&'a SyscallPolicy),
 }
 
-fn subtree(g: &mut Gen, entries: &[(u32, &SyscallPolicy)], default: u32, wide: bool) {
-    if entries.len() <= LEAF_SIZE {
-        return leaf(g, entries, default, wide);
+/// The ABI's number space `[lo, ..)` cut into ranges of one target each;
+/// neighbouring numbers with the same action share a range, so an allow
+/// list of 300 syscalls becomes a few dozen ranges.
+fn ranges(p: &AbiPolicy, lo: u32, default: u32) -> Vec<(u32, Target<'_>)> {
+    fn push<'a>(out: &mut Vec<(u32, Target<'a>)>, start: u32, t: Target<'a>) {
+        if out.last().is_some_and(|(s, _)| *s == start) {
+            out.pop();
+        }
+        if out
+            .last()
+            .is_some_and(|(_, prev)| *prev == t && matches!(t, Target::Ret(_)))
+        {
+            return;
+        }
+        out.push((start, t));
     }
-    let mid = entries.len() / 2;
-    let right = g.label();
-    g.jmp_or_next(JGE_K, entries[mid].0, right);
-    subtree(g, &entries[..mid], default, wide);
-    g.mark(right);
-    subtree(g, &entries[mid..], default, wide);
-}
-
-fn leaf(g: &mut Gen, entries: &[(u32, &SyscallPolicy)], default: u32, wide: bool) {
-    let mut rets: Vec<(u32, Label)> = Vec::new();
-    let mut blocks: Vec<(Label, &SyscallPolicy)> = Vec::new();
-    for (nr, sp) in entries {
-        let target = if sp.rules.is_empty() {
-            match rets.iter().find(|(a, _)| *a == sp.fallback) {
-                Some((_, l)) => *l,
-                None => {
-                    let l = g.label();
-                    rets.push((sp.fallback, l));
-                    l
-                }
-            }
+    let mut out = vec![(lo, Target::Ret(default))];
+    for (nr, sp) in p.syscalls.range(lo..) {
+        let t = if sp.rules.is_empty() {
+            Target::Ret(sp.fallback)
         } else {
-            let l = g.label();
-            blocks.push((l, sp));
-            l
+            Target::Rules(sp)
         };
-        g.jmp_or_next(JEQ_K, *nr, target);
+        push(&mut out, *nr, t);
+        if let Some(next) = nr.checked_add(1) {
+            push(&mut out, next, Target::Ret(default));
+        }
     }
-    g.ret(default);
-    for (action, l) in rets {
-        g.mark(l);
-        g.ret(action);
+    out
+}
+
+/// A binary search over the ranges; `A` holds the syscall number, which
+/// is at least `lo`.
+fn tree(g: &mut Gen, p: &AbiPolicy, lo: u32, default: u32, wide: bool) {
+    subtree(g, &ranges(p, lo, default), wide);
+}
+
+fn subtree(g: &mut Gen, ranges: &[(u32, Target<'_>)], wide: bool) {
+    if let [(_, target)] = ranges {
+        return match target {
+            Target::Ret(action) => g.ret(*action),
+            Target::Rules(sp) => arg_block(g, sp, wide),
+        };
     }
-    for (l, sp) in blocks {
-        g.mark(l);
-        arg_block(g, sp, wide);
-    }
+    let mid = ranges.len() / 2;
+    let right = g.label();
+    g.jmp_or_next(JGE_K, ranges[mid].0, right);
+    subtree(g, &ranges[..mid], wide);
+    g.mark(right);
+    subtree(g, &ranges[mid..], wide);
 }
 
 /// The rules of one syscall: first matching rule wins, else the fallback.
@@ -477,10 +491,22 @@ pub(crate) mod tests {
         );
         let eperm = libc::SECCOMP_RET_ERRNO | 1;
         let allow = libc::SECCOMP_RET_ALLOW;
-        assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 95, [0x1_0000_0001, 0, 0, 0, 0, 0]), eperm);
-        assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 95, [0x2_0000_0000, 0, 0, 0, 0, 0]), eperm);
-        assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 95, [0x1_0000_0000, 0, 0, 0, 0, 0]), allow);
-        assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 95, [0xffff_ffff, 0, 0, 0, 0, 0]), allow);
+        assert_eq!(
+            run(&prog, AUDIT_ARCH_X86_64, 95, [0x1_0000_0001, 0, 0, 0, 0, 0]),
+            eperm
+        );
+        assert_eq!(
+            run(&prog, AUDIT_ARCH_X86_64, 95, [0x2_0000_0000, 0, 0, 0, 0, 0]),
+            eperm
+        );
+        assert_eq!(
+            run(&prog, AUDIT_ARCH_X86_64, 95, [0x1_0000_0000, 0, 0, 0, 0, 0]),
+            allow
+        );
+        assert_eq!(
+            run(&prog, AUDIT_ARCH_X86_64, 95, [0xffff_ffff, 0, 0, 0, 0, 0]),
+            allow
+        );
     }
 
     #[test]
@@ -488,10 +514,19 @@ pub(crate) mod tests {
         let (policy, prog) = compile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#);
         let kill = libc::SECCOMP_RET_KILL_PROCESS;
         assert_eq!(run(&prog, AUDIT_ARCH_I386, 39, [0; 6]), kill);
-        assert_eq!(run(&prog, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 83, [0; 6]), kill);
+        assert_eq!(
+            run(&prog, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 83, [0; 6]),
+            kill
+        );
         assert_eq!(run(&prog, 0xc000_00b7, 34, [0; 6]), kill);
-        assert_eq!(run(&prog, AUDIT_ARCH_X86_64, 83, [0; 6]), policy.default_action);
-        assert_eq!(run(&prog, AUDIT_ARCH_X86_64, u32::MAX, [0; 6]), policy.default_action);
+        assert_eq!(
+            run(&prog, AUDIT_ARCH_X86_64, 83, [0; 6]),
+            policy.default_action
+        );
+        assert_eq!(
+            run(&prog, AUDIT_ARCH_X86_64, u32::MAX, [0; 6]),
+            policy.default_action
+        );
     }
 
     /// A profile big enough that jumps need trampolines, with argument
@@ -507,7 +542,11 @@ pub(crate) mod tests {
             r#"{{"names":[{}],"action":"SCMP_ACT_ALLOW"}}"#,
             names.join(",")
         )];
-        for (i, (name, _)) in crate::seccomp::syscalls::X86_64.iter().enumerate().step_by(3) {
+        for (i, (name, _)) in crate::seccomp::syscalls::X86_64
+            .iter()
+            .enumerate()
+            .step_by(7)
+        {
             rules.insert(
                 0,
                 format!(
@@ -528,7 +567,11 @@ pub(crate) mod tests {
         );
         let (policy, prog) = compile(&json);
         assert!(prog.len() > 1000, "{} instructions", prog.len());
-        let trampolines = prog.windows(2).filter(|w| w[0].jt == 0 && w[0].jf == 1 && w[1].code == JA).count();
+        assert!(prog.len() <= MAX_INSNS);
+        let trampolines = prog
+            .windows(2)
+            .filter(|w| w[0].jt == 0 && w[0].jf == 1 && w[1].code == JA)
+            .count();
         assert!(trampolines > 0, "no trampolines were needed");
         for arch in [AUDIT_ARCH_X86_64, AUDIT_ARCH_I386] {
             for base in [0, X32_SYSCALL_BIT] {

@@ -18,7 +18,10 @@ const ACTIONS: [(&str, u32); 9] = [
 const FLAGS: [(&str, libc::c_ulong); 4] = [
     ("SECCOMP_FILTER_FLAG_TSYNC", libc::SECCOMP_FILTER_FLAG_TSYNC),
     ("SECCOMP_FILTER_FLAG_LOG", libc::SECCOMP_FILTER_FLAG_LOG),
-    ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW),
+    (
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+    ),
     (
         "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
         libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
@@ -108,13 +111,22 @@ mod tests {
     #[test]
     fn every_name_is_one_oci_spec_accepts() {
         for n in known_actions() {
-            assert!(serde_json::from_value::<LinuxSeccompAction>(n.into()).is_ok(), "{n}");
+            assert!(
+                serde_json::from_value::<LinuxSeccompAction>(n.into()).is_ok(),
+                "{n}"
+            );
         }
         for n in operators() {
-            assert!(serde_json::from_value::<LinuxSeccompOperator>(n.into()).is_ok(), "{n}");
+            assert!(
+                serde_json::from_value::<LinuxSeccompOperator>(n.into()).is_ok(),
+                "{n}"
+            );
         }
         for n in known_flags() {
-            assert!(serde_json::from_value::<LinuxSeccompFilterFlag>(n.into()).is_ok(), "{n}");
+            assert!(
+                serde_json::from_value::<LinuxSeccompFilterFlag>(n.into()).is_ok(),
+                "{n}"
+            );
         }
     }
 

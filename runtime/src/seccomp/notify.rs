@@ -41,7 +41,9 @@ pub fn send_to_listener(
     process_state_json: &[u8],
 ) -> Result<(), SeccompError> {
     let fail = |e: &dyn std::fmt::Display| {
-        SeccompError(format!("seccomp: sending the listener fd to the agent: {e}"))
+        SeccompError(format!(
+            "seccomp: sending the listener fd to the agent: {e}"
+        ))
     };
     let fds = [notify_fd.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];

@@ -191,7 +191,11 @@ fn check_syscall(i: usize, sc: &LinuxSyscall) -> Result<CheckedRule<'_>, Seccomp
             "syscalls[{i}].names is empty (it needs at least one name)"
         )));
     }
-    let action = action_value(sc.action(), sc.errno_ret(), &format!("syscalls[{i}].errnoRet"))?;
+    let action = action_value(
+        sc.action(),
+        sc.errno_ret(),
+        &format!("syscalls[{i}].errnoRet"),
+    )?;
     let conds = sc
         .args()
         .as_deref()
@@ -342,7 +346,9 @@ mod tests {
     }
 
     fn check_err(json: &str) -> String {
-        check(&profile(json)).expect_err("profile must be rejected").0
+        check(&profile(json))
+            .expect_err("profile must be rejected")
+            .0
     }
 
     #[test]
@@ -367,11 +373,20 @@ mod tests {
               {"names":["read"],"action":"SCMP_ACT_ERRNO"},
               {"names":["umask"],"action":"SCMP_ACT_KILL","errnoRet":5}]}"#,
         );
-        assert!(e.starts_with("linux.seccomp.syscalls[1].errnoRet 5 is set but SCMP_ACT_KILL"), "{e}");
+        assert!(
+            e.starts_with("linux.seccomp.syscalls[1].errnoRet 5 is set but SCMP_ACT_KILL"),
+            "{e}"
+        );
         let e = check_err(r#"{"defaultAction":"SCMP_ACT_ALLOW","defaultErrnoRet":3}"#);
-        assert!(e.starts_with("linux.seccomp.defaultErrnoRet 3 is set but SCMP_ACT_ALLOW"), "{e}");
+        assert!(
+            e.starts_with("linux.seccomp.defaultErrnoRet 3 is set but SCMP_ACT_ALLOW"),
+            "{e}"
+        );
         let e = check_err(r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":70000}"#);
-        assert_eq!(e, "linux.seccomp.defaultErrnoRet 70000 is out of range (0-65535)");
+        assert_eq!(
+            e,
+            "linux.seccomp.defaultErrnoRet 70000 is out of range (0-65535)"
+        );
     }
 
     #[test]
@@ -379,15 +394,27 @@ mod tests {
         let e = check_err(
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":[],"action":"SCMP_ACT_ERRNO"}]}"#,
         );
-        assert!(e.starts_with("linux.seccomp.syscalls[0].names is empty"), "{e}");
+        assert!(
+            e.starts_with("linux.seccomp.syscalls[0].names is empty"),
+            "{e}"
+        );
         let e = check_err(
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#,
         );
-        assert!(e.starts_with("linux.seccomp.listenerPath must be set"), "{e}");
+        assert!(
+            e.starts_with("linux.seccomp.listenerPath must be set"),
+            "{e}"
+        );
         let e = check_err(r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerMetadata":"x"}"#);
-        assert!(e.starts_with("linux.seccomp.listenerMetadata is set"), "{e}");
+        assert!(
+            e.starts_with("linux.seccomp.listenerMetadata is set"),
+            "{e}"
+        );
         let e = check_err(r#"{"defaultAction":"SCMP_ACT_NOTIFY","listenerPath":"/x"}"#);
-        assert!(e.starts_with("linux.seccomp.defaultAction SCMP_ACT_NOTIFY"), "{e}");
+        assert!(
+            e.starts_with("linux.seccomp.defaultAction SCMP_ACT_NOTIFY"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -424,10 +451,7 @@ mod tests {
         assert_eq!(personality.fallback, libc::SECCOMP_RET_TRAP);
         assert_eq!(personality.rules.len(), 2);
         // ERRNO(5) came first for umask; the later ALLOW does not replace it.
-        assert_eq!(
-            x86_64.syscalls[&95].fallback,
-            libc::SECCOMP_RET_ERRNO | 5
-        );
+        assert_eq!(x86_64.syscalls[&95].fallback, libc::SECCOMP_RET_ERRNO | 5);
         assert_eq!(x86_64.syscalls.len(), 4);
         assert!(p.abi(Abi::X86).is_none());
     }

@@ -31,8 +31,8 @@ pub fn parse(data: &[u8]) -> Result<Spec, SpecError> {
     }
     // oci-spec 0.10 spells two scheduler flags differently from the spec:
     // rewrite them first (only configs that use them pay for this).
-    let mut v: serde_json::Value = serde_json::from_slice(data)
-        .map_err(|e| SpecError::config(describe("", &e)))?;
+    let mut v: serde_json::Value =
+        serde_json::from_slice(data).map_err(|e| SpecError::config(describe("", &e)))?;
     if let Some(p) = v.get_mut("process") {
         crate::process::scheduler::normalize_flag_names(p);
     }
@@ -98,10 +98,19 @@ mod tests {
 
     #[test]
     fn spec_scheduler_flag_names_load() {
-        let j = br#"{"ociVersion":"1.3.0","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":["sh"],
+        let j =
+            br#"{"ociVersion":"1.3.0","process":{"user":{"uid":0,"gid":0},"cwd":"/","args":["sh"],
             "scheduler":{"policy":"SCHED_OTHER","flags":["SCHED_FLAG_RESET_ON_FORK"]}}}"#;
         let s = parse(j).unwrap();
-        let flags = s.process().as_ref().unwrap().scheduler().as_ref().unwrap().flags().clone();
+        let flags = s
+            .process()
+            .as_ref()
+            .unwrap()
+            .scheduler()
+            .as_ref()
+            .unwrap()
+            .flags()
+            .clone();
         assert_eq!(flags.unwrap().len(), 1);
     }
 

@@ -111,6 +111,14 @@ pub fn has_namespace(spec: &Spec, t: LinuxNamespaceType) -> bool {
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == t))
 }
 
+/// True when the container gets a fresh namespace of type `t` (no `path`).
+pub fn has_new_namespace(spec: &Spec, t: LinuxNamespaceType) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == t && n.path().is_none()))
+}
+
 fn namespaces(spec: &Spec) -> Result<(), SpecError> {
     let Some(linux) = spec.linux() else {
         return Ok(());

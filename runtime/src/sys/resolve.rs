@@ -55,7 +55,10 @@ pub fn open_in_root(root: BorrowedFd<'_>, rel: &Path, flags: OFlags) -> Result<O
 pub fn has_symlink(root: BorrowedFd<'_>, rel: &Path) -> bool {
     let flags = OFlags::PATH | OFlags::CLOEXEC;
     let how = IN_ROOT | fs::ResolveFlags::NO_SYMLINKS;
-    matches!(fs::openat2(root, rel, flags, Mode::empty(), how), Err(Errno::LOOP))
+    matches!(
+        fs::openat2(root, rel, flags, Mode::empty(), how),
+        Err(Errno::LOOP)
+    )
 }
 
 /// Opens one component `name` of the directory `dir` without following any
