@@ -298,3 +298,25 @@ fn missing_executable_is_reported_and_nothing_is_left() {
     assert!(out.stderr.contains("/no-such-program"), "{out}");
     assert_nothing_left(&rt, &id, &b);
 }
+
+#[test]
+fn oom_score_adj_below_the_callers_fails_with_one_clear_line() {
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    // No CAP_SYS_RESOURCE here: lowering oom_score_adj fails with EPERM.
+    b.config["process"]["oomScoreAdj"] = json!(-999);
+    let id = unique_id("oomdown");
+    b.write_config();
+    rt.track(&id);
+    let mut c = rt.command();
+    c.arg("create").arg("--bundle").arg(b.path()).arg(&id);
+    let out = rt.to_files(c, &b);
+    assert_eq!(out.code, Some(1), "{out}");
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "want exactly one stderr line\n{out}");
+    assert!(
+        lines[0].to_lowercase().contains("oom"),
+        "stderr does not name oom_score_adj\n{out}"
+    );
+    assert_nothing_left(&rt, &id, &b);
+}

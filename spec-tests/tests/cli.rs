@@ -363,3 +363,29 @@ fn run_forwards_signals_to_the_container_process() {
     );
     assert_eq!(status.code(), Some(128 + 10));
 }
+
+#[test]
+fn update_accepts_runcs_flag_spellings() {
+    let rt = Runtime::new();
+    let b = Bundle::checker(&["sleep"]);
+    let id = unique_id("updflags");
+    rt.create(&id, &b, &[]).ok();
+    let pid = rt.state(&id).expect("state")["pid"].as_i64().expect("pid");
+    // runc's spelling is --cpu-share (singular) and --pids-limit.
+    rt.exec(&["update", "--cpu-share", "256", "--pids-limit", "77", &id])
+        .ok();
+    let cg = |ctrl: &str| {
+        let text = read_text(std::path::Path::new(&format!("/proc/{pid}/cgroup")));
+        let path = text
+            .lines()
+            .find_map(|l| {
+                let mut p = l.splitn(3, ':');
+                let (_, c, path) = (p.next()?, p.next()?, p.next()?);
+                c.split(',').any(|x| x == ctrl).then(|| path.to_string())
+            })
+            .unwrap_or_else(|| panic!("no {ctrl} cgroup in {text}"));
+        std::path::PathBuf::from(format!("/sys/fs/cgroup/{ctrl}{path}"))
+    };
+    assert_eq!(read_text(&cg("cpu").join("cpu.shares")).trim(), "256");
+    assert_eq!(read_text(&cg("pids").join("pids.max")).trim(), "77");
+}

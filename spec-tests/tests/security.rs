@@ -588,3 +588,15 @@ fn cve_2025_52565_dev_console_symlink_does_not_reach_host() {
         );
     }
 }
+
+#[test]
+fn mount_destination_with_dotdot_components_stays_in_rootfs() {
+    let canary = canary_dir();
+    let before = snapshot(canary.path());
+    let rt = Runtime::new();
+    let mut b = Bundle::checker(&[]);
+    let dest = format!("/../../../../../../../..{}/sub", canary.path().display());
+    b.add_mount(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs"}));
+    let _ = run_maybe(&rt, "dotdotdest", &b);
+    assert_untouched(canary.path(), &before);
+}
