@@ -210,6 +210,25 @@ impl Applier<'_> {
         }
     }
 
+    /// The target of a symlink or hardlink entry.
+    fn link_target<R: Read>(
+        &self,
+        e: &tar::Entry<'_, R>,
+        raw_path: &Path,
+        what: &'static str,
+    ) -> Result<std::path::PathBuf, UnpackError> {
+        e.link_name()
+            .ok()
+            .flatten()
+            .map(|t| t.into_owned())
+            .ok_or_else(|| UnpackError::Entry {
+                layer: self.layer.into(),
+                entry: raw_path.display().to_string(),
+                what,
+                err: io::ErrorKind::InvalidData.into(),
+            })
+    }
+
     fn entry<R: Read>(&mut self, e: &mut tar::Entry<'_, R>) -> Result<(), UnpackError> {
         let raw_path = e
             .path()
@@ -300,32 +319,14 @@ impl Applier<'_> {
                 self.dir_times.push((comps.clone(), ts));
             }
             tar::EntryType::Symlink => {
-                let target = e
-                    .link_name()
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| UnpackError::Entry {
-                        layer: self.layer.into(),
-                        entry: raw_path.display().to_string(),
-                        what: "reading symlink target",
-                        err: io::ErrorKind::InvalidData.into(),
-                    })?;
+                let target = self.link_target(e, &raw_path, "reading symlink target")?;
                 // The target is stored verbatim: it is only ever followed inside the root.
                 rfs::symlinkat(target.as_os_str(), &dir, name.as_os_str())
                     .map_err(self.fail(&raw_path, "creating symlink"))?;
                 self.set_at_meta(&dir, name, &meta, &raw_path)?;
             }
             tar::EntryType::Link => {
-                let target = e
-                    .link_name()
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| UnpackError::Entry {
-                        layer: self.layer.into(),
-                        entry: raw_path.display().to_string(),
-                        what: "reading hardlink target",
-                        err: io::ErrorKind::InvalidData.into(),
-                    })?;
+                let target = self.link_target(e, &raw_path, "reading hardlink target")?;
                 self.hardlink(&dir, name, &paths::clean(&target), &raw_path)?;
             }
             tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {

@@ -46,14 +46,18 @@ pub fn plan(spec: &Spec) -> Plan {
             None => p.new_flags |= flag(ns.typ()),
         }
     }
-    // Joining the user namespace first gives the caps needed for the
-    // others; joining the mount namespace last keeps paths valid till then.
-    p.join.sort_by_key(|(t, _)| match t {
+    order_joins(&mut p.join);
+    p
+}
+
+/// Joining the user namespace first gives the caps needed for the others;
+/// joining the mount namespace last keeps the remaining paths valid till then.
+fn order_joins(join: &mut [(LinuxNamespaceType, PathBuf)]) {
+    join.sort_by_key(|(t, _)| match t {
         LinuxNamespaceType::User => 0,
         LinuxNamespaceType::Mount => 2,
         _ => 1,
     });
-    p
 }
 
 /// The plan of `berth exec`: join every namespace the container has,
@@ -81,11 +85,7 @@ pub fn plan_join(spec: &Spec, init_pid: i32) -> Plan {
             PathBuf::from(format!("/proc/{init_pid}/ns/{name}")),
         ));
     }
-    p.join.sort_by_key(|(t, _)| match t {
-        LinuxNamespaceType::User => 0,
-        LinuxNamespaceType::Mount => 2,
-        _ => 1,
-    });
+    order_joins(&mut p.join);
     p
 }
 

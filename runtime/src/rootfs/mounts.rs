@@ -133,14 +133,12 @@ fn keep_locked(change: AttrChange, st_flags: u64) -> AttrChange {
 }
 
 /// A new, detached filesystem of type `typ` with the entry's options.
-fn new_filesystem(typ: &str, m: &Mount, opts: &MountOptions) -> Result<OwnedFd, String> {
-    if typ.is_empty() {
-        return Err("no type and no bind option".into());
-    }
-    let source = m.source().as_deref().and_then(Path::to_str);
+/// The superblock flags (all, or only those set) and the filesystem data
+/// options of a mount entry, as fsconfig parameters.
+fn fs_params(opts: &MountOptions, only_set: bool) -> Vec<FsParam<'_>> {
     let mut params: Vec<FsParam<'_>> = opts
         .sb
-        .params(true)
+        .params(only_set)
         .into_iter()
         .map(FsParam::Flag)
         .collect();
@@ -150,6 +148,15 @@ fn new_filesystem(typ: &str, m: &Mount, opts: &MountOptions) -> Result<OwnedFd, 
             (key, None) => FsParam::Flag(key),
         });
     }
+    params
+}
+
+fn new_filesystem(typ: &str, m: &Mount, opts: &MountOptions) -> Result<OwnedFd, String> {
+    if typ.is_empty() {
+        return Err("no type and no bind option".into());
+    }
+    let source = m.source().as_deref().and_then(Path::to_str);
+    let params = fs_params(opts, true);
     match mountapi::new_fs(typ, source, &params, opts.attrs.set) {
         Ok(fd) => Ok(fd),
         // devpts refuses a gid= (or uid=) that the user namespace does not
@@ -203,18 +210,7 @@ fn remount(root: BorrowedFd<'_>, rel: &Path, opts: &MountOptions) -> Result<(), 
         .map_err(|e| format!("remount: {e}"))?;
     mountapi::set_attr(target.as_fd(), true, opts.rec_attrs.change(), None)
         .map_err(|e| format!("remount (recursive options): {e}"))?;
-    let mut params: Vec<FsParam<'_>> = opts
-        .sb
-        .params(false)
-        .into_iter()
-        .map(FsParam::Flag)
-        .collect();
-    for option in &opts.data {
-        params.push(match options::split_data(option) {
-            (key, Some(value)) => FsParam::Value(key, value),
-            (key, None) => FsParam::Flag(key),
-        });
-    }
+    let params = fs_params(opts, false);
     if !params.is_empty() {
         mountapi::reconfigure(target.as_fd(), &params).map_err(|e| format!("remount: {e}"))?;
     }
