@@ -151,7 +151,7 @@ struct UpdateArgs {
     #[arg(long = "memory-reservation")]
     memory_reservation: Option<String>,
     /// CPU shares (relative weight).
-    #[arg(long = "cpu-shares")]
+    #[arg(long = "cpu-share", alias = "cpu-shares")]
     cpu_shares: Option<u64>,
     /// CPU CFS quota in microseconds.
     #[arg(long = "cpu-quota")]

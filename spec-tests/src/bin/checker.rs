@@ -187,11 +187,24 @@ fn sleep_until_signal(until: Option<i32>) -> i32 {
             libc::signal(sig, on_signal as *const () as libc::sighandler_t);
         }
     }
+    // Signals stay blocked except inside sigsuspend, so one that arrives
+    // right after "ready" cannot slip in before the wait and be missed (the
+    // race a plain pause() has).
+    // SAFETY: sigset_t is plain data; sigfillset/sigemptyset initialise it.
+    let (mut all, mut none): (libc::sigset_t, libc::sigset_t) =
+        unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+    // SAFETY: valid sigset pointers; sigprocmask only changes our mask.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    }
     print(json!({ "ready": true }));
     loop {
-        // SAFETY: pause has no preconditions; it returns when a handler ran.
+        // SAFETY: sigsuspend atomically unblocks all signals and waits for
+        // one whose handler ran.
         unsafe {
-            libc::pause();
+            libc::sigsuspend(&none);
         }
         let sig = SIGNALLED.swap(0, std::sync::atomic::Ordering::SeqCst);
         if sig != 0 {
