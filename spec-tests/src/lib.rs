@@ -160,7 +160,28 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         unmount_below(&self.path);
-        let _ = fs::remove_dir_all(&self.path);
+        if fs::remove_dir_all(&self.path).is_err() && self.path.exists() {
+            // A container still running (dropped after its bundle) may be
+            // writing into it; the next Runtime drop retries once the
+            // containers are deleted.
+            LEFTOVERS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(self.path.clone());
+        }
+    }
+}
+
+/// Temp dirs whose removal failed, retried by [`Runtime`]'s Drop.
+static LEFTOVERS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn retry_leftovers() {
+    let paths = std::mem::take(&mut *LEFTOVERS.lock().unwrap_or_else(|e| e.into_inner()));
+    for p in paths {
+        unmount_below(&p);
+        if fs::remove_dir_all(&p).is_err() && p.exists() {
+            LEFTOVERS.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+        }
     }
 }
 
@@ -584,6 +605,7 @@ impl Drop for Runtime {
                 .stderr(Stdio::null())
                 .status();
         }
+        retry_leftovers();
     }
 }
 
