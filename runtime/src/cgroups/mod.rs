@@ -82,6 +82,24 @@ impl Cgroup {
         Ok(Self::place(&hierarchies, &own, &requested))
     }
 
+    /// On a pure cgroup v2 host, the directory to clone processes straight
+    /// into (CLONE_INTO_CGROUP); `None` elsewhere (v1 hierarchies need
+    /// cgroup.procs writes anyway).
+    pub fn clone_into_dir(&self) -> Option<std::os::fd::OwnedFd> {
+        if self.mode != Mode::Unified {
+            return None;
+        }
+        let dir = &self.unified.as_ref()?.path;
+        nix::fcntl::open(
+            dir,
+            nix::fcntl::OFlag::O_PATH
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ok()
+    }
+
     /// Places the requested path in every hierarchy (pure).
     pub fn place(
         hierarchies: &detect::Hierarchies,

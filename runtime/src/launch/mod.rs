@@ -8,9 +8,11 @@ pub mod sync;
 use crate::cgroups::Cgroup;
 use crate::exec::ExecContext;
 use crate::init::InitContext;
+use crate::sys::clone::Forked;
 use namespaces::Plan;
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_spec::runtime::{LinuxIdMapping, Spec};
+use std::os::fd::AsFd;
 use std::os::fd::{AsRawFd, OwnedFd};
 use sync::{Channel, Msg};
 
@@ -78,16 +80,28 @@ pub fn launch(
         init_pid: None,
     };
     let (parent_ch, child_ch) = Channel::pair().map_err(|e| fail(format!("socketpair: {e}")))?;
+    // On a pure cgroup v2 host stage 1 is born in the container's cgroup.
+    let cgroup_dir = cgroup.and_then(Cgroup::clone_into_dir);
     // SAFETY: berth is single-threaded here, so the child may run ordinary
     // code (allocation included) after fork.
-    match unsafe { fork() }.map_err(|e| fail(format!("fork: {e}")))? {
-        ForkResult::Child => {
+    let forked = unsafe { crate::sys::clone::fork_into(cgroup_dir.as_ref().map(|d| d.as_fd())) }
+        .map_err(|e| fail(format!("fork: {e}")))?;
+    drop(cgroup_dir);
+    match forked {
+        Forked::Child => {
             drop(parent_ch);
             stage1(child_ch, ctx, plan)
         }
-        ForkResult::Parent { child } => {
+        Forked::Parent { pid, placed } => {
             drop(child_ch);
             drop(ctx);
+            let child = Pid::from_raw(pid);
+            if placed {
+                crate::logging::debug(
+                    "stage 1 was cloned straight into its cgroup (CLONE_INTO_CGROUP)",
+                );
+            }
+            let cgroup = cgroup.filter(|_| !placed);
             let mut init_pid = None;
             let r = drive(
                 &parent_ch,

@@ -1,5 +1,6 @@
 //! Thin wrappers around raw syscalls, so the logic above them stays testable.
 
+pub mod clone;
 pub mod fd;
 pub mod idmap;
 pub mod mountapi;
