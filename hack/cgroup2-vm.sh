@@ -116,13 +116,16 @@ arg() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 workspace=$(arg berth.workspace)
 opts=trans=virtio,version=9p2000.L,msize=262144,cache=loose
 mount -t 9p -o $opts,ro hostroot /host || report 125
-mount -t 9p -o $opts work /host$workspace || report 125
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
 mount -t devtmpfs dev /host/dev
 mount -t tmpfs tmpfs /host/tmp
 mount -t tmpfs tmpfs /host/run
+# After the tmpfs mounts, so a workspace under /tmp or /run is not hidden;
+# its mount point is made when it lies inside one of them.
+mkdir -p /host$workspace 2>/dev/null
+mount -t 9p -o $opts work /host$workspace || report 125
 # Delegate every controller from the root, as systemd does on v2 hosts.
 for c in $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null || cat /host/sys/fs/cgroup/cgroup.controllers); do
 	echo "+$c" >/host/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
