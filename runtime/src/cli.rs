@@ -248,9 +248,9 @@ struct ExecArgs {
     /// Pass fds 3..3+N to the process.
     #[arg(long = "preserve-fds", default_value_t = 0)]
     preserve_fds: i32,
-    /// Sub-cgroup to run in (not built yet).
+    /// Sub-cgroup of the container's to run in: PATH or CONTROLLER:PATH (repeatable).
     #[arg(long)]
-    cgroup: Option<String>,
+    cgroup: Vec<String>,
 }
 
 impl ExecArgs {
@@ -274,6 +274,7 @@ impl ExecArgs {
             detach: self.detach,
             pid_file: self.pid_file.clone(),
             preserve_fds: self.preserve_fds.max(0),
+            cgroup: self.cgroup.clone(),
         }
     }
 }
@@ -411,9 +412,6 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
             );
         }
         Command::Exec(a) => {
-            if let Some(cg) = &a.cgroup {
-                return Err(format!("exec --cgroup {cg}: sub-cgroups are not built yet"));
-            }
             crate::exe_guard::ensure_sealed()?;
             return container::exec(root, &a.options()).map_err(e);
         }

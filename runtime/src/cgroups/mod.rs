@@ -20,6 +20,7 @@ pub mod fs;
 pub mod oom;
 pub mod path;
 mod remove;
+mod sub;
 pub mod resources;
 pub mod stats;
 pub mod v1;

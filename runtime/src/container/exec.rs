@@ -22,6 +22,8 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     /// `--preserve-fds`.
     pub preserve_fds: i32,
+    /// `--cgroup`: sub-cgroups to run in.
+    pub cgroup: Vec<String>,
 }
 
 /// Runs the process; returns berth's exit code (the process's status when
@@ -71,9 +73,13 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, Error> {
         preserve_fds: opts.preserve_fds,
         seccomp,
     };
+    let cgroup = match (&sf.state.cgroup, opts.cgroup.is_empty()) {
+        (Some(cg), false) => Some(cg.sub(&opts.cgroup).map_err(|e| Error::Other(e.to_string()))?),
+        (cg, _) => cg.clone(),
+    };
     let pid = launch::launch(
         Child::Exec(Box::new(ctx), sf.state.pid),
-        sf.state.cgroup.as_ref(),
+        cgroup.as_ref(),
         |_| Ok(String::new()),
     )
     .map_err(|e| Error::Other(e.msg))?;
