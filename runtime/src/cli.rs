@@ -347,6 +347,16 @@ pub fn main() -> i32 {
     }
 }
 
+/// Writes a verb's output. A reader that went away (`berth features | head`)
+/// is not an error worth a panic: the output simply ends there.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush());
+}
+
 fn dispatch(cli: &Cli) -> Result<i32, String> {
     if cli.systemd_cgroup {
         return Err("--systemd-cgroup: the systemd cgroup driver is not built yet; use cgroupfs (omit the flag)".into());
@@ -367,10 +377,10 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
         Command::State { id } => {
             let sf = container::StateFile::load(root, id).map_err(e)?;
             let st = sf.oci_state(sf.status());
-            println!(
-                "{}",
+            out(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&st).map_err(|x| x.to_string())?
-            );
+            ));
         }
         Command::Kill { id, signal, all } => {
             let sig = crate::signal::parse(signal)?;
@@ -378,7 +388,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
         }
         Command::Delete { id, force } => container::delete(root, id, *force).map_err(e)?,
         Command::List { format, quiet } => {
-            print!("{}", container::list(root, *format, *quiet).map_err(e)?);
+            out(&container::list(root, *format, *quiet).map_err(e)?);
         }
         Command::Spec { bundle } => {
             let path = bundle.join("config.json");
@@ -394,7 +404,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
             id,
             format,
             ps_args,
-        } => print!("{}", container::ps(root, id, *format, ps_args).map_err(e)?),
+        } => out(&container::ps(root, id, *format, ps_args).map_err(e)?),
         Command::Events {
             id,
             stats,
@@ -406,10 +416,10 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
         Command::Update(a) => container::update(root, &a.id, &a.flags()).map_err(e)?,
         Command::Features => {
             let f = crate::features::features();
-            println!(
-                "{}",
+            out(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&f).map_err(|x| x.to_string())?
-            );
+            ));
         }
         Command::Exec(a) => {
             crate::exe_guard::ensure_sealed()?;

@@ -193,3 +193,66 @@ fn events_stats_reports_memory_pids_and_cpu() {
         "{v}"
     );
 }
+
+#[test]
+fn exec_cgroup_runs_the_process_in_a_sub_cgroup() {
+    let rt = Runtime::new();
+    let (id, _b) = counter(&rt);
+    let pid = pid_of(&rt, &id);
+    // The sub-cgroup must exist in every hierarchy (berth does not make it).
+    let text = read_text(Path::new(&format!("/proc/{pid}/cgroup")));
+    let mut made = Vec::new();
+    for l in text.lines() {
+        let mut p = l.splitn(3, ':');
+        let (_, ctrls, path) = (
+            p.next().unwrap_or(""),
+            p.next().unwrap_or(""),
+            p.next().unwrap_or(""),
+        );
+        let mount = if ctrls.is_empty() {
+            "unified".to_string()
+        } else {
+            ctrls.trim_start_matches("name=").to_string()
+        };
+        let base = Path::new("/sys/fs/cgroup").join(&mount);
+        let base = if base.exists() {
+            base
+        } else {
+            Path::new("/sys/fs/cgroup").to_path_buf()
+        };
+        let dir = base.join(path.trim_start_matches('/')).join("sub");
+        std::fs::create_dir(&dir).expect("mkdir sub-cgroup");
+        // A new v1 cpuset cgroup starts with no CPUs or memory nodes.
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            if let Ok(v) = std::fs::read_to_string(dir.parent().expect("parent").join(f)) {
+                std::fs::write(dir.join(f), v.trim()).expect("copy cpuset");
+            }
+        }
+        made.push(dir);
+    }
+    let out = rt.exec(&["exec", "--cgroup", "sub", &id, "cat", "/proc/self/cgroup"]);
+    rt.exec(&["delete", "--force", &id]).ok();
+    for d in made.iter().rev() {
+        let _ = std::fs::remove_dir(d);
+    }
+    out.ok();
+    let mem = out
+        .stdout
+        .lines()
+        .find(|l| {
+            l.split(':')
+                .nth(1)
+                .is_some_and(|c| c.split(',').any(|x| x == "memory"))
+        })
+        .unwrap_or("");
+    assert!(mem.ends_with("/sub"), "{out}");
+}
+
+#[test]
+fn exec_cgroup_that_does_not_exist_is_refused() {
+    let rt = Runtime::new();
+    let (id, _b) = counter(&rt);
+    let out = rt.exec(&["exec", "--cgroup", "nosuch", &id, "true"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stderr.contains("does not exist"), "{out}");
+}

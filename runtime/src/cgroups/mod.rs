@@ -20,9 +20,9 @@ pub mod fs;
 pub mod oom;
 pub mod path;
 mod remove;
-mod sub;
 pub mod resources;
 pub mod stats;
+mod sub;
 pub mod v1;
 pub mod v2;
 

@@ -74,7 +74,10 @@ pub fn exec(root: &Path, opts: &ExecOptions) -> Result<i32, Error> {
         seccomp,
     };
     let cgroup = match (&sf.state.cgroup, opts.cgroup.is_empty()) {
-        (Some(cg), false) => Some(cg.sub(&opts.cgroup).map_err(|e| Error::Other(e.to_string()))?),
+        (Some(cg), false) => Some(
+            cg.sub(&opts.cgroup)
+                .map_err(|e| Error::Other(e.to_string()))?,
+        ),
         (cg, _) => cg.clone(),
     };
     let pid = launch::launch(

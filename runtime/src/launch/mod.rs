@@ -112,7 +112,9 @@ pub fn launch(
                 &mut init_pid,
                 &mut run_hooks,
             );
-            // Stage 1 exits once it has forked init (or failed).
+            // Closing our end tells a stage 1 still waiting for `Go` (after a
+            // failure here) to give up; it exits once it has forked init.
+            drop(parent_ch);
             let _ = nix::sys::wait::waitpid(child, None);
             r.map_err(|msg| {
                 if let Some(pid) = init_pid {
