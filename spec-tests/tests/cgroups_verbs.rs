@@ -38,16 +38,22 @@ fn wait_until(mut cond: impl FnMut() -> bool, what: &str) {
     }
 }
 
+/// (controllers, path) of each line of /proc/<pid>/cgroup.
+fn cgroup_lines(pid: i64) -> Vec<(String, String)> {
+    read_text(Path::new(&format!("/proc/{pid}/cgroup")))
+        .lines()
+        .filter_map(|l| {
+            let mut p = l.splitn(3, ':');
+            p.next()?;
+            Some((p.next()?.to_string(), p.next()?.to_string()))
+        })
+        .collect()
+}
+
 /// The container's cgroup directory for a v1 controller (or cgroup2).
 fn cgroup_dir(pid: i64, controller: &str) -> std::path::PathBuf {
-    let text = read_text(Path::new(&format!("/proc/{pid}/cgroup")));
-    for l in text.lines() {
-        let mut p = l.splitn(3, ':');
-        let (_, ctrls, path) = (
-            p.next().unwrap_or(""),
-            p.next().unwrap_or(""),
-            p.next().unwrap_or(""),
-        );
+    let lines = cgroup_lines(pid);
+    for (ctrls, path) in &lines {
         if ctrls.split(',').any(|c| c == controller) {
             return Path::new("/sys/fs/cgroup")
                 .join(controller)
@@ -57,7 +63,7 @@ fn cgroup_dir(pid: i64, controller: &str) -> std::path::PathBuf {
             return Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
         }
     }
-    panic!("no {controller} cgroup for {pid}: {text}");
+    panic!("no {controller} cgroup for {pid}: {lines:?}");
 }
 
 fn pid_of(rt: &Runtime, id: &str) -> i64 {
@@ -200,15 +206,8 @@ fn exec_cgroup_runs_the_process_in_a_sub_cgroup() {
     let (id, _b) = counter(&rt);
     let pid = pid_of(&rt, &id);
     // The sub-cgroup must exist in every hierarchy (berth does not make it).
-    let text = read_text(Path::new(&format!("/proc/{pid}/cgroup")));
     let mut made = Vec::new();
-    for l in text.lines() {
-        let mut p = l.splitn(3, ':');
-        let (_, ctrls, path) = (
-            p.next().unwrap_or(""),
-            p.next().unwrap_or(""),
-            p.next().unwrap_or(""),
-        );
+    for (ctrls, path) in cgroup_lines(pid) {
         let mount = if ctrls.is_empty() {
             "unified".to_string()
         } else {
