@@ -421,28 +421,35 @@ fn cve_2025_31133_dev_null_symlink_to_procfs_does_not_unmask() {
     }
 }
 
-#[test]
-fn cve_2025_52565_masked_path_through_symlink_does_not_reach_host() {
+/// Runs a container whose `linux.<field>` names paths through a symlink to
+/// a host canary directory, and proves the canary untouched.
+fn paths_through_symlink_stay_inside(field: &str, paths: serde_json::Value, tag: &str) {
     let canary = canary_dir();
     let before = snapshot(canary.path());
     let rt = Runtime::new();
     let mut b = Bundle::checker(&[]);
     plant_symlink(&b, "evil", &canary.path().to_string_lossy());
-    b.config["linux"]["maskedPaths"] = json!(["/evil/masked-file", "/evil/canary"]);
-    let _ = run_maybe(&rt, "maskln", &b);
+    b.config["linux"][field] = paths;
+    let _ = run_maybe(&rt, tag, &b);
     assert_untouched(canary.path(), &before);
 }
 
 #[test]
+fn cve_2025_52565_masked_path_through_symlink_does_not_reach_host() {
+    paths_through_symlink_stay_inside(
+        "maskedPaths",
+        json!(["/evil/masked-file", "/evil/canary"]),
+        "maskln",
+    );
+}
+
+#[test]
 fn readonly_path_through_symlink_does_not_reach_host() {
-    let canary = canary_dir();
-    let before = snapshot(canary.path());
-    let rt = Runtime::new();
-    let mut b = Bundle::checker(&[]);
-    plant_symlink(&b, "evil", &canary.path().to_string_lossy());
-    b.config["linux"]["readonlyPaths"] = json!(["/evil/ro-dir", "/evil/canary"]);
-    let _ = run_maybe(&rt, "roln", &b);
-    assert_untouched(canary.path(), &before);
+    paths_through_symlink_stay_inside(
+        "readonlyPaths",
+        json!(["/evil/ro-dir", "/evil/canary"]),
+        "roln",
+    );
 }
 
 #[test]
