@@ -44,6 +44,9 @@ impl Drop for Cleanup {
             }
         }
         if let Some(cg) = &self.cgroup {
+            // Whatever is still in the cgroup (an init whose pid never
+            // reached us) must go too, or the cgroup cannot be removed.
+            let _ = cg.kill_all(libc::SIGKILL);
             let _ = cg.destroy();
         }
         if let Some(dir) = &self.dir {
