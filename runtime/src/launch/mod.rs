@@ -158,6 +158,7 @@ fn drive(
     // messages share the socket and may arrive in either order.
     let mut pid = None;
     let mut hooks_pending = false;
+    let mut ready = false;
     loop {
         match recv()? {
             Msg::InitPid(p) => {
@@ -165,15 +166,16 @@ fn drive(
                 *init_pid = Some(p);
             }
             Msg::RunCreateRuntimeHooks => hooks_pending = true,
-            Msg::Ready => {
-                return pid.ok_or_else(|| "sync with container init: no pid reported".to_string())
-            }
+            Msg::Ready => ready = true,
             m => return Err(format!("sync with container init: unexpected {m:?}")),
         }
         if let (Some(p), true) = (pid, hooks_pending) {
             hooks_pending = false;
             let state = run_hooks(p)?;
             send(&Msg::HooksDone(state))?;
+        }
+        if let (Some(p), true) = (pid, ready) {
+            return Ok(p);
         }
     }
 }
@@ -351,4 +353,67 @@ fn write_time_offsets(spec: &Spec) -> Result<(), String> {
     }
     std::fs::write("/proc/self/timens_offsets", text)
         .map_err(|e| format!("linux.timeOffsets: write /proc/self/timens_offsets: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `msgs` to `drive` as if from stage 1 and init (whose end then
+    /// stays open, or closes when `hang_up`); returns drive's result and
+    /// the pids the hooks were run with.
+    fn drive_with(msgs: &[Msg], hang_up: bool) -> (Result<i32, String>, Vec<i32>) {
+        let (parent, child) = Channel::pair().unwrap();
+        for m in msgs {
+            child.send(m).unwrap();
+        }
+        let _child = (!hang_up).then_some(child);
+        let maps = IdMaps {
+            uids: vec![],
+            gids: vec![],
+        };
+        let mut hooked = Vec::new();
+        let mut init_pid = None;
+        let r = drive(
+            &parent,
+            Pid::from_raw(1),
+            &Plan::default(),
+            &maps,
+            None,
+            &mut init_pid,
+            &mut |p| {
+                hooked.push(p);
+                Ok("{}".into())
+            },
+        );
+        (r, hooked)
+    }
+
+    #[test]
+    fn init_and_stage1_messages_may_arrive_in_any_order() {
+        use Msg::*;
+        for order in [
+            vec![Stage1Ready, InitPid(5), RunCreateRuntimeHooks, Ready],
+            vec![Stage1Ready, RunCreateRuntimeHooks, InitPid(5), Ready],
+            vec![Stage1Ready, Ready, InitPid(5)],
+            vec![Stage1Ready, InitPid(5), Ready],
+        ] {
+            let hooks = order.contains(&RunCreateRuntimeHooks);
+            let (r, hooked) = drive_with(&order, false);
+            assert_eq!(r, Ok(5), "{order:?}");
+            assert_eq!(hooked, if hooks { vec![5] } else { vec![] }, "{order:?}");
+        }
+    }
+
+    #[test]
+    fn an_error_from_the_child_is_the_error() {
+        let (r, _) = drive_with(
+            &[Msg::Stage1Ready, Msg::Error("mounts[2]: boom".into())],
+            false,
+        );
+        assert_eq!(r, Err("mounts[2]: boom".into()));
+        // A child that vanished: an error, never a hang.
+        let (r, _) = drive_with(&[Msg::Stage1Ready], true);
+        assert!(r.unwrap_err().starts_with("sync with container init"));
+    }
 }
