@@ -370,7 +370,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
     let e = |e: container::Error| e.to_string();
     match &cli.cmd {
         Command::Create(a) => {
-            crate::exe_guard::ensure_sealed()?;
+            crate::exe_guard::ensure_protected()?;
             container::create(root, &a.options()).map_err(e)?;
         }
         Command::Start { id } => container::start(root, id).map_err(e)?,
@@ -422,7 +422,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
             ));
         }
         Command::Exec(a) => {
-            crate::exe_guard::ensure_sealed()?;
+            crate::exe_guard::ensure_protected()?;
             return container::exec(root, &a.options()).map_err(e);
         }
         Command::Run {
@@ -430,7 +430,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
             detach,
             keep,
         } => {
-            crate::exe_guard::ensure_sealed()?;
+            crate::exe_guard::ensure_protected()?;
             return container::run(root, &create.options(), *detach, *keep).map_err(e);
         }
     }

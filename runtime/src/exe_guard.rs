@@ -21,7 +21,7 @@ const F_SEAL_ALL: libc::c_int =
 
 /// Re-executes berth from a read-only view of itself unless it already
 /// runs from one. Returns only when the current process is protected.
-pub fn ensure_sealed() -> Result<(), String> {
+pub fn ensure_protected() -> Result<(), String> {
     let exe =
         std::fs::File::open("/proc/self/exe").map_err(|e| format!("open /proc/self/exe: {e}"))?;
     if is_sealed(exe.as_raw_fd()) || on_readonly_mount(&exe) {

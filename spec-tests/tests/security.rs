@@ -122,6 +122,30 @@ fn wait_blocked_on_pipe(pid: i64) {
     }
 }
 
+/// `/entry`: a script whose interpreter is `/proc/self/exe`, so whatever
+/// runs it re-executes the binary of the process that exec'd it.
+fn write_shebang_entry(b: &Bundle) {
+    std::fs::write(b.rootfs().join("entry"), "#!/proc/self/exe\n").expect("write entry");
+    std::fs::set_permissions(
+        b.rootfs().join("entry"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod entry");
+}
+
+/// The runtime binary is unchanged and the `exe-watch` checker in `watcher`
+/// could open no grabbed exe for writing: a copy of the runtime (a memfd, a
+/// bind) must refuse writes too, or an attacker controls the runtime code
+/// that runs next.
+fn assert_watcher_saw_nothing_writable(watcher: &Bundle, before: u64) {
+    let report = read_text(&watcher.stdout_path());
+    let last = report.lines().last().unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {report:?}"));
+    assert_eq!(runtime_hash(), before, "the runtime binary changed");
+    assert_eq!(v["any_writable"], false, "an exe was writable: {v}");
+}
+
 #[test]
 fn cve_2019_5736_shebang_proc_self_exe_entrypoint_cannot_overwrite_the_runtime() {
     let before = runtime_hash();
@@ -137,12 +161,7 @@ fn cve_2019_5736_shebang_proc_self_exe_entrypoint_cannot_overwrite_the_runtime()
     // container process. Its stderr is a full pipe, so it blocks printing
     // its usage error and the watcher surely sees it.
     let mut entry = Bundle::with_args(&["/entry"]);
-    std::fs::write(entry.rootfs().join("entry"), "#!/proc/self/exe\n").expect("write entry");
-    std::fs::set_permissions(
-        entry.rootfs().join("entry"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .expect("chmod entry");
+    write_shebang_entry(&entry);
     entry.join_namespace("pid", &format!("/proc/{pid}/ns/pid"));
     entry.write_config();
     let eid = unique_id("shebang");
@@ -170,14 +189,7 @@ fn cve_2019_5736_shebang_proc_self_exe_entrypoint_cannot_overwrite_the_runtime()
     rt.wait_stopped(&eid);
     std::fs::write(watcher.rootfs().join("try"), "").expect("release watcher");
     rt.wait_stopped(&wid);
-    let report = read_text(&watcher.stdout_path());
-    let last = report.lines().last().unwrap_or_default();
-    let v: serde_json::Value =
-        serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {report:?}"));
-    assert_eq!(runtime_hash(), before, "the runtime binary changed");
-    // A copy of the runtime (e.g. a memfd) must be sealed against writes too:
-    // an attacker who can rewrite it controls the runtime code that runs next.
-    assert_eq!(v["any_writable"], false, "an exe was writable: {v}");
+    assert_watcher_saw_nothing_writable(&watcher, before);
 }
 
 #[test]
@@ -187,12 +199,7 @@ fn cve_2019_5736_exec_of_a_shebang_proc_self_exe_cannot_overwrite_the_runtime() 
     // The container's init watches for processes and grabs their exe; the
     // runtime's `exec` brings a process into its pid namespace.
     let b = Bundle::checker(&["exe-watch", "/stop", "/try"]);
-    std::fs::write(b.rootfs().join("entry"), "#!/proc/self/exe\n").expect("write entry");
-    std::fs::set_permissions(
-        b.rootfs().join("entry"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .expect("chmod entry");
+    write_shebang_entry(&b);
     let id = unique_id("execwatch");
     rt.create(&id, &b, &[]).ok();
     rt.exec(&["start", &id]).ok();
@@ -234,12 +241,7 @@ fn cve_2019_5736_exec_of_a_shebang_proc_self_exe_cannot_overwrite_the_runtime() 
     let _ = child.wait();
     std::fs::write(b.rootfs().join("try"), "").expect("release watcher");
     rt.wait_stopped(&id);
-    let report = read_text(&b.stdout_path());
-    let last = report.lines().last().unwrap_or_default();
-    let v: serde_json::Value =
-        serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {report:?}"));
-    assert_eq!(runtime_hash(), before, "the runtime binary changed");
-    assert_eq!(v["any_writable"], false, "an exe was writable: {v}");
+    assert_watcher_saw_nothing_writable(&b, before);
 }
 
 #[test]

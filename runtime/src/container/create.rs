@@ -5,6 +5,7 @@ use super::{procstat::ProcStat, state::oci_state_json, ContainerState, Error, St
 use crate::cgroups::Cgroup;
 use crate::init::InitContext;
 use crate::spec::{self, ValidateOptions};
+use oci_spec::runtime::Spec;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -57,10 +58,28 @@ impl Drop for Cleanup {
 
 /// Creates container `opts.id` under `root`; returns its state.
 pub fn create(root: &Path, opts: &CreateOptions) -> Result<ContainerState, Error> {
+    let (bundle, spec) = load_bundle(opts)?;
+    create_loaded(root, opts, bundle, spec)
+}
+
+/// Checks the id and reads the bundle's config: the absolute bundle path
+/// and the parsed spec.
+pub(super) fn load_bundle(opts: &CreateOptions) -> Result<(PathBuf, Spec), Error> {
     super::check_id(&opts.id)?;
     let bundle = std::fs::canonicalize(&opts.bundle)
         .map_err(|e| Error::Other(format!("bundle \"{}\": {e}", opts.bundle.display())))?;
     let spec = spec::load(&bundle)?;
+    Ok((bundle, spec))
+}
+
+/// `create` for a config already read by [`load_bundle`] (so `run` reads
+/// config.json once).
+pub(super) fn create_loaded(
+    root: &Path,
+    opts: &CreateOptions,
+    bundle: PathBuf,
+    spec: Spec,
+) -> Result<ContainerState, Error> {
     spec::validate(
         &spec,
         &ValidateOptions {

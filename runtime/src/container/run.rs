@@ -36,8 +36,10 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
         };
     }
     let set = prepare_to_wait()?;
+    let (bundle, spec) = super::create::load_bundle(opts)?;
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
     // "terminal": true without --console-socket: berth relays the pty.
-    let console = if opts.console_socket.is_none() && wants_terminal(opts) {
+    let console = if opts.console_socket.is_none() && terminal {
         std::fs::create_dir_all(root).map_err(|e| Error::io(root.display(), e))?;
         Some(
             ConsoleSocket::bind(root, &opts.id)
@@ -50,7 +52,7 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
     if let Some(c) = &console {
         opts.console_socket = Some(c.path());
     }
-    let state = create(root, &opts)?;
+    let state = super::create::create_loaded(root, &opts, bundle, spec)?;
     let master = match &console {
         Some(c) => match c.receive_master() {
             Ok(m) => Some(m),
@@ -71,13 +73,6 @@ pub fn run(root: &Path, opts: &CreateOptions, detach: bool, keep: bool) -> Resul
         delete(root, &opts.id, true)?;
     }
     Ok(code)
-}
-
-fn wants_terminal(opts: &CreateOptions) -> bool {
-    crate::spec::load(&opts.bundle)
-        .ok()
-        .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()))
-        .unwrap_or(false)
 }
 
 /// Blocks the signals `run`/`exec` handle and makes berth a subreaper.
